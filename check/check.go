@@ -1,0 +1,112 @@
+package check
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/refimage/refimage/resource"
+)
+
+type options struct {
+	log         logrus.FieldLogger
+	concurrency int
+	client      []resource.Option
+}
+
+// Option configures Run.
+type Option func(*options)
+
+// WithLogger receives warnings (mirror fallback, retries) and debug lines.
+func WithLogger(l logrus.FieldLogger) Option { return func(o *options) { o.log = l } }
+
+// WithConcurrency bounds the digest lookups in flight (default 8).
+func WithConcurrency(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.concurrency = n
+		}
+	}
+}
+
+// WithClientOptions passes options to resource.NewClient (transport, retry policy).
+func WithClientOptions(opts ...resource.Option) Option {
+	return func(o *options) { o.client = append(o.client, opts...) }
+}
+
+// Run answers a check request: the versions, oldest first. With a
+// registry_mirror it asks the mirror first and falls back to the origin when
+// the mirror fails or finds nothing.
+func Run(ctx context.Context, req resource.CheckRequest, opts ...Option) (resource.CheckResponse, error) {
+	o := options{log: logrus.New(), concurrency: 8}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	mirror, hasMirror, err := req.Source.Mirror()
+	if err != nil {
+		return nil, err
+	}
+	if hasMirror {
+		versions, err := checkSource(ctx, mirror, req.Version, o)
+		switch {
+		case err != nil:
+			o.log.Warnf("mirror %s failed, using the origin: %v", mirror.Repository, err)
+		case len(versions) == 0:
+			o.log.Warnf("mirror %s has no matching version, using the origin", mirror.Repository)
+		default:
+			return versions, nil
+		}
+	}
+	return checkSource(ctx, req.Source, req.Version, o)
+}
+
+func checkSource(ctx context.Context, src resource.Source, cursor *resource.Version, o options) (resource.CheckResponse, error) {
+	clientOpts := append([]resource.Option{resource.WithWarnings(o.log.Warnf)}, o.client...)
+	client, err := resource.NewClient(ctx, src, clientOpts...)
+	if err != nil {
+		return nil, err
+	}
+	l := &lookup{client: client, concurrency: o.concurrency}
+	var versions resource.CheckResponse
+	switch {
+	case src.Tag != "":
+		versions, err = checkTag(l, string(src.Tag), cursor)
+	case src.TagRegex != "":
+		versions, err = checkRegex(l, src)
+	default:
+		versions, err = checkSemver(l, src, cursor)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if versions == nil {
+		versions = resource.CheckResponse{}
+	}
+	return versions, nil
+}
+
+// checkTag returns the tag's digest; given a cursor whose digest differs and
+// still exists, that one first, so Concourse keeps both in order.
+func checkTag(l *lookup, tag string, cursor *resource.Version) (resource.CheckResponse, error) {
+	ref := l.client.Repository.Tag(tag)
+	digest, found, err := l.client.Digest(ref)
+	if err != nil {
+		return nil, resource.Explain(fmt.Sprintf("look up %s", ref), l.client.Repository, err)
+	}
+	if !found {
+		return nil, nil
+	}
+	var versions resource.CheckResponse
+	if cursor != nil && cursor.Digest != "" && cursor.Digest != digest.String() {
+		prev := l.client.Repository.Digest(cursor.Digest)
+		_, stillThere, err := l.client.Digest(prev)
+		if err != nil {
+			return nil, resource.Explain(fmt.Sprintf("look up %s", prev), l.client.Repository, err)
+		}
+		if stillThere {
+			versions = append(versions, resource.Version{Tag: tag, Digest: cursor.Digest})
+		}
+	}
+	return append(versions, resource.Version{Tag: tag, Digest: digest.String()}), nil
+}

@@ -1,0 +1,70 @@
+package check
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/refimage/refimage/resource"
+)
+
+// checkRegex returns every tag matching source.tag_regex, in the registry's
+// order, or oldest image first with created_at_sort (ties keep the
+// registry's order).
+func checkRegex(l *lookup, src resource.Source) (resource.CheckResponse, error) {
+	re, err := regexp.Compile(src.TagRegex)
+	if err != nil {
+		return nil, fmt.Errorf("compile tag_regex: %w", err)
+	}
+	tags, err := l.listTags()
+	if err != nil {
+		return nil, err
+	}
+	var matching []string
+	for _, tag := range tags {
+		if re.MatchString(tag) {
+			matching = append(matching, tag)
+		}
+	}
+	found, err := l.digests(matching)
+	if err != nil {
+		return nil, err
+	}
+	var versions resource.CheckResponse
+	for _, r := range found {
+		if r.found {
+			versions = append(versions, resource.Version{Tag: r.tag, Digest: r.digest})
+		}
+	}
+	if !src.CreatedAtSort {
+		return versions, nil
+	}
+	created, err := l.creationTimes(versions)
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(versions, func(i, j int) bool { return created[i].Before(created[j]) })
+	return versions, nil
+}
+
+// creationTimes reads each version's image config, in order.
+func (l *lookup) creationTimes(versions resource.CheckResponse) ([]time.Time, error) {
+	times := make([]time.Time, len(versions))
+	err := forEach(l.concurrency, len(versions), func(i int) error {
+		ref := l.client.Repository.Digest(versions[i].Digest)
+		img, err := remote.Image(ref, l.client.Remote...)
+		if err != nil {
+			return resource.Explain(fmt.Sprintf("read the image of %s", ref), l.client.Repository, err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return resource.Explain(fmt.Sprintf("read the config of %s", ref), l.client.Repository, err)
+		}
+		times[i] = cfg.Created.Time
+		return nil
+	})
+	return times, err
+}

@@ -1,0 +1,16 @@
+// Command in is the resource's /opt/resource/in.
+package main
+
+import (
+	"context"
+
+	"github.com/refimage/refimage/in"
+	"github.com/refimage/refimage/internal/cli"
+	"github.com/refimage/refimage/resource"
+)
+
+func main() {
+	cli.Main(func(ctx context.Context, env cli.Env, req resource.InRequest) (any, error) {
+		return in.Run(ctx, req, env.Args)
+	})
+}

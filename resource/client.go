@@ -1,0 +1,170 @@
+package resource
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Client is a source turned into a ready registry connection: the
+// repository, authenticated once, and the remote options every call uses.
+type Client struct {
+	Repository name.Repository
+	// Remote holds auth, transport, platform and context for ggcr's remote
+	// package; pass it as is.
+	Remote []remote.Option
+}
+
+type options struct {
+	base      http.RoundTripper
+	retry     RetryPolicy
+	platform  *Platform
+	push      bool
+	userAgent string
+	warn      func(format string, args ...any)
+	jobs      int
+}
+
+// Option configures NewClient.
+type Option func(*options)
+
+// WithTransport sets the base transport under auth and retries; tests use it
+// to count or fault requests. The default is a clone of ggcr's.
+func WithTransport(rt http.RoundTripper) Option { return func(o *options) { o.base = rt } }
+
+// WithRetryPolicy replaces the default retry policy for 429 and 5xx answers.
+func WithRetryPolicy(p RetryPolicy) Option { return func(o *options) { o.retry = p } }
+
+// WithPlatform overrides the source's platform (in's params.platform).
+func WithPlatform(p *Platform) Option { return func(o *options) { o.platform = p } }
+
+// ForPush asks for push as well as pull access.
+func ForPush() Option { return func(o *options) { o.push = true } }
+
+// WithWarnings receives retry notices and similar non-fatal events.
+func WithWarnings(f func(format string, args ...any)) Option {
+	return func(o *options) { o.warn = f }
+}
+
+// WithJobs bounds ggcr's concurrent blob transfers.
+func WithJobs(n int) Option { return func(o *options) { o.jobs = n } }
+
+// NewClient pings the source's registry and authenticates once, so that the
+// calls that follow spend no request on auth. Errors are classified (see
+// Explain) and name the registry.
+func NewClient(ctx context.Context, src Source, opts ...Option) (*Client, error) {
+	o := options{retry: DefaultRetryPolicy, userAgent: "refimage", jobs: 4, warn: func(string, ...any) {}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	repo, err := src.repository()
+	if err != nil {
+		return nil, fmt.Errorf("parse repository %q: %w", src.Repository, err)
+	}
+	base := o.base
+	if base == nil {
+		base, err = defaultTransport(src.CACerts)
+		if err != nil {
+			return nil, err
+		}
+	}
+	base = &retryTransport{inner: base, policy: o.retry, warn: o.warn}
+	base = transport.NewUserAgent(base, o.userAgent)
+
+	var auth authn.Authenticator = authn.Anonymous
+	if src.Username != "" || src.Password != "" {
+		auth = &authn.Basic{Username: src.Username, Password: src.Password}
+	}
+	scopes := []string{repo.Scope(transport.PullScope)}
+	if o.push {
+		scopes = []string{repo.Scope(transport.PushScope)}
+	}
+	rt, err := transport.NewWithContext(ctx, repo.Registry, auth, base, scopes)
+	if err != nil {
+		return nil, Explain(fmt.Sprintf("connect to %s", repo.RegistryStr()), repo, err)
+	}
+	p := src.PlatformOr(o.platform)
+	return &Client{
+		Repository: repo,
+		Remote: []remote.Option{
+			remote.WithContext(ctx),
+			remote.WithTransport(rt),
+			remote.WithPlatform(v1.Platform{OS: p.OS, Architecture: p.Architecture}),
+			remote.WithJobs(o.jobs),
+		},
+	}, nil
+}
+
+// defaultTransport clones ggcr's transport rather than touching any global,
+// and adds ca_certs to the system roots.
+func defaultTransport(caCerts []string) (http.RoundTripper, error) {
+	tr := remote.DefaultTransport.(*http.Transport).Clone()
+	if len(caCerts) == 0 {
+		return tr, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	for i, cert := range caCerts {
+		if !pool.AppendCertsFromPEM([]byte(cert)) {
+			return nil, fieldErrorf(fmt.Sprintf("source.ca_certs[%d]", i), "not a PEM certificate")
+		}
+	}
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return tr, nil
+}
+
+// Digest returns the digest ref points to, and false when the registry has
+// no such manifest. It asks with HEAD, which Docker Hub does not count
+// against the pull quota, and falls back to GET only when HEAD could not
+// answer (no Docker-Content-Digest, or HEAD not allowed).
+func (c *Client) Digest(ref name.Reference) (v1.Hash, bool, error) {
+	desc, err := remote.Head(ref, c.Remote...)
+	if err == nil {
+		return desc.Digest, true, nil
+	}
+	if IsNotFound(err) {
+		return v1.Hash{}, false, nil
+	}
+	if !headUnanswered(err) {
+		return v1.Hash{}, false, err
+	}
+	got, err := remote.Get(ref, c.Remote...)
+	if IsNotFound(err) {
+		return v1.Hash{}, false, nil
+	}
+	if err != nil {
+		return v1.Hash{}, false, err
+	}
+	return got.Digest, true, nil
+}
+
+// headUnanswered is true when HEAD failed in a way GET may not: a status the
+// registry would give GET as well (auth, rate limit, outage) is final.
+func headUnanswered(err error) bool {
+	var terr *transport.Error
+	var netErr net.Error
+	switch {
+	case errors.As(err, &netErr), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false
+	case !errors.As(err, &terr):
+		return true
+	}
+	switch {
+	case terr.StatusCode == http.StatusUnauthorized, terr.StatusCode == http.StatusForbidden,
+		terr.StatusCode == http.StatusTooManyRequests, terr.StatusCode >= 500:
+		return false
+	}
+	return true
+}

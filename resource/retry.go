@@ -1,0 +1,113 @@
+package resource
+
+import (
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// RetryPolicy bounds how a registry's 429 and 5xx answers and broken
+// connections are retried: a few attempts with exponential backoff, waiting
+// longer when the registry says so in Retry-After, and giving up at once
+// when it asks for more than MaxWait.
+type RetryPolicy struct {
+	Attempts int           // total tries, the first included
+	Initial  time.Duration // wait after the first failure
+	MaxWait  time.Duration // longest single wait, Retry-After included
+	// Sleep waits; tests inject one that does not.
+	Sleep func(time.Duration)
+}
+
+// DefaultRetryPolicy tries four times over about seven seconds.
+var DefaultRetryPolicy = RetryPolicy{Attempts: 4, Initial: time.Second, MaxWait: 30 * time.Second, Sleep: time.Sleep}
+
+type retryTransport struct {
+	inner  http.RoundTripper
+	policy RetryPolicy
+	warn   func(format string, args ...any)
+}
+
+func retryable(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusRequestTimeout ||
+		status == http.StatusBadGateway || status == http.StatusServiceUnavailable ||
+		status == http.StatusGatewayTimeout || status == http.StatusInternalServerError
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// A body can be replayed only if we can rewind it; uploads through ggcr
+	// set GetBody, anything else is tried once.
+	canReplay := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	wait := t.policy.Initial
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 && req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			req.Body = body
+		}
+		resp, err := t.inner.RoundTrip(req)
+		last := attempt >= t.policy.Attempts || !canReplay || req.Context().Err() != nil
+		switch {
+		case err != nil && (last || !transientNetError(err)):
+			return resp, err
+		case err == nil && (!retryable(resp.StatusCode) || last):
+			return resp, nil
+		}
+		delay := wait
+		what := ""
+		if err != nil {
+			what = err.Error()
+		} else {
+			what = resp.Status
+			if after, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
+				if after > t.policy.MaxWait {
+					// Waiting that long would stall the build; say so now.
+					return resp, nil
+				}
+				delay = max(delay, after)
+			}
+			drain(resp)
+		}
+		delay = min(delay, t.policy.MaxWait)
+		t.warn("%s %s: %s; retrying in %s (attempt %d of %d)", req.Method, req.URL.Redacted(), what, delay.Round(time.Millisecond), attempt+1, t.policy.Attempts)
+		t.policy.Sleep(delay + jitter(delay))
+		wait *= 2
+	}
+}
+
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(d)/10 + 1))
+}
+
+func retryAfter(v string) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second, true
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return max(time.Until(at), 0), true
+	}
+	return 0, false
+}
+
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}
+
+// transientNetError is true for a connection that broke, not for one that
+// could never be made: an unreachable registry should fail fast.
+func transientNetError(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+}

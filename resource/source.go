@@ -1,0 +1,269 @@
+package resource
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"regexp"
+	"runtime"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// Source is the resource's configuration, with the same fields as
+// registry-image's plus fetch_artifact.
+type Source struct {
+	Repository string `json:"repository"`
+	Tag        Tag    `json:"tag,omitempty"`
+
+	TagRegex      string `json:"tag_regex,omitempty"`
+	CreatedAtSort bool   `json:"created_at_sort,omitempty"`
+
+	Variant            string   `json:"variant,omitempty"`
+	SemverConstraint   string   `json:"semver_constraint,omitempty"`
+	PreReleases        bool     `json:"pre_releases,omitempty"`
+	PreReleasePrefixes []string `json:"pre_release_prefixes,omitempty"`
+
+	LabelRegex      string `json:"label_regex,omitempty"`
+	AnnotationRegex string `json:"annotation_regex,omitempty"`
+
+	Credentials
+	Insecure       bool            `json:"insecure,omitempty"`
+	CACerts        []string        `json:"ca_certs,omitempty"`
+	RegistryMirror *RegistryMirror `json:"registry_mirror,omitempty"`
+	Platform       *Platform       `json:"platform,omitempty"`
+
+	// FetchArtifact chooses between a full download and the reference only
+	// (see DESIGN.md, "Modes of in"); nil means "not set here".
+	FetchArtifact *bool `json:"fetch_artifact,omitempty"`
+
+	Debug bool `json:"debug,omitempty"`
+
+	// Recognised so that a registry-image source decodes, and refused with a
+	// clear message until they are supported.
+	ContentTrust json.RawMessage `json:"content_trust,omitempty"`
+	CloudCredentials
+}
+
+// Credentials are a registry's username and password.
+type Credentials struct {
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty"`
+}
+
+// RegistryMirror is used instead of Docker Hub when the repository names no
+// registry, as the docker CLI does.
+type RegistryMirror struct {
+	Host string `json:"host"`
+	Credentials
+}
+
+// Platform selects one image of a multi-arch index.
+type Platform struct {
+	Architecture string `json:"architecture,omitempty"`
+	OS           string `json:"os,omitempty"`
+}
+
+// CloudCredentials are registry-image's ECR and ACR fields.
+type CloudCredentials struct {
+	AWSAccessKeyID     string   `json:"aws_access_key_id,omitempty"`
+	AWSSecretAccessKey string   `json:"aws_secret_access_key,omitempty"`
+	AWSSessionToken    string   `json:"aws_session_token,omitempty"`
+	AWSRegion          string   `json:"aws_region,omitempty"`
+	AWSECRRegistryID   string   `json:"aws_ecr_registry_id,omitempty"`
+	AWSRoleARN         string   `json:"aws_role_arn,omitempty"`
+	AWSRoleARNs        []string `json:"aws_role_arns,omitempty"`
+	AWSAccountID       string   `json:"aws_account_id,omitempty"`
+
+	AzureACR         bool   `json:"azure_acr,omitempty"`
+	AzureClientID    string `json:"azure_client_id,omitempty"`
+	AzureTenantID    string `json:"azure_tenant_id,omitempty"`
+	AzureEnvironment string `json:"azure_environment,omitempty"`
+}
+
+func (c CloudCredentials) firstSet() string {
+	switch {
+	case c.AWSAccessKeyID != "":
+		return "aws_access_key_id"
+	case c.AWSSecretAccessKey != "":
+		return "aws_secret_access_key"
+	case c.AWSSessionToken != "":
+		return "aws_session_token"
+	case c.AWSRegion != "":
+		return "aws_region"
+	case c.AWSECRRegistryID != "":
+		return "aws_ecr_registry_id"
+	case c.AWSRoleARN != "":
+		return "aws_role_arn"
+	case len(c.AWSRoleARNs) > 0:
+		return "aws_role_arns"
+	case c.AWSAccountID != "":
+		return "aws_account_id"
+	case c.AzureACR:
+		return "azure_acr"
+	case c.AzureClientID != "":
+		return "azure_client_id"
+	case c.AzureTenantID != "":
+		return "azure_tenant_id"
+	case c.AzureEnvironment != "":
+		return "azure_environment"
+	}
+	return ""
+}
+
+// Tag is a tag name that may be written as a JSON number in a pipeline
+// (tag: 1.10), which must keep its text exactly.
+type Tag string
+
+// UnmarshalJSON accepts a string or a number.
+func (t *Tag) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*t = Tag(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fieldErrorf("source.tag", "must be a string or a number, got %s", b)
+	}
+	*t = Tag(n.String())
+	return nil
+}
+
+// Validate reports the first field that cannot work, with how to fix it.
+func (s Source) Validate() error {
+	if s.Repository == "" {
+		return fieldErrorf("source.repository", "it is required: set it to the image's repository, e.g. registry.example.com/team/app")
+	}
+	if _, err := s.repository(); err != nil {
+		return fieldErrorf("source.repository", "%q is not a repository name (%v): use host[:port]/path without tag or digest", s.Repository, err)
+	}
+	if s.Tag != "" {
+		if _, err := name.NewTag("example/repo:" + string(s.Tag)); err != nil {
+			return fieldErrorf("source.tag", "%q is not a valid tag: use letters, digits, '_', '.' and '-', at most 128 characters", s.Tag)
+		}
+	}
+	for field, expr := range map[string]string{
+		"source.tag_regex":        s.TagRegex,
+		"source.label_regex":      s.LabelRegex,
+		"source.annotation_regex": s.AnnotationRegex,
+	} {
+		if _, err := regexp.Compile(expr); err != nil {
+			return fieldErrorf(field, "%q does not compile: %v", expr, err)
+		}
+	}
+	if s.SemverConstraint != "" {
+		if _, err := semver.NewConstraint(s.SemverConstraint); err != nil {
+			return fieldErrorf("source.semver_constraint", "%q is not a semver constraint (%v): write e.g. \">= 1.2, < 2\" or \"~1.4\"", s.SemverConstraint, err)
+		}
+	}
+	if s.RegistryMirror != nil {
+		if s.RegistryMirror.Host == "" {
+			return fieldErrorf("source.registry_mirror.host", "it is required when registry_mirror is set: give the mirror's host[:port]")
+		}
+		if _, err := name.NewRegistry(s.RegistryMirror.Host); err != nil {
+			return fieldErrorf("source.registry_mirror.host", "%q is not a registry host (%v)", s.RegistryMirror.Host, err)
+		}
+	}
+	for i, cert := range s.CACerts {
+		if err := checkPEM(cert); err != nil {
+			return fieldErrorf(fmt.Sprintf("source.ca_certs[%d]", i), "%v: give PEM text that starts with -----BEGIN CERTIFICATE-----", err)
+		}
+	}
+	if len(s.ContentTrust) > 0 && string(s.ContentTrust) != "null" {
+		return fieldErrorf("source.content_trust", "not supported: Notary v1 signing is out of scope for refimage; remove content_trust")
+	}
+	if field := s.CloudCredentials.firstSet(); field != "" {
+		return fieldErrorf("source."+field, "not supported yet: refimage does not talk to Amazon ECR or Azure ACR yet; use registry-image for this resource until it does")
+	}
+	return nil
+}
+
+func checkPEM(text string) error {
+	rest := []byte(text)
+	found := false
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+			return fmt.Errorf("parse certificate: %w", err)
+		}
+		found = true
+	}
+	if !found {
+		return fmt.Errorf("no PEM certificate found")
+	}
+	return nil
+}
+
+// Secrets lists the credential values that must never be printed.
+func (s Source) Secrets() []string {
+	var out []string
+	for _, v := range []string{s.Password, s.AWSSecretAccessKey, s.AWSSessionToken} {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	if s.RegistryMirror != nil && s.RegistryMirror.Password != "" {
+		out = append(out, s.RegistryMirror.Password)
+	}
+	return out
+}
+
+// PlatformOr returns the platform to select from an index: the step's
+// override, else the source's, each field defaulting to the running system's
+// as registry-image does.
+func (s Source) PlatformOr(override *Platform) Platform {
+	p := Platform{}
+	switch {
+	case override != nil:
+		p = *override
+	case s.Platform != nil:
+		p = *s.Platform
+	}
+	if p.Architecture == "" {
+		p.Architecture = runtime.GOARCH
+	}
+	if p.OS == "" {
+		p.OS = runtime.GOOS
+	}
+	return p
+}
+
+func (s Source) repository() (name.Repository, error) {
+	var opts []name.Option
+	if s.Insecure {
+		opts = append(opts, name.Insecure)
+	}
+	return name.NewRepository(s.Repository, opts...)
+}
+
+// Mirror returns the source to use for the mirror, and false when no mirror
+// applies: only a repository on Docker Hub is mirrored, so that one mirror
+// can be a default for every resource.
+func (s Source) Mirror() (Source, bool, error) {
+	if s.RegistryMirror == nil {
+		return Source{}, false, nil
+	}
+	repo, err := s.repository()
+	if err != nil {
+		return Source{}, false, fmt.Errorf("parse repository %q: %w", s.Repository, err)
+	}
+	if repo.RegistryStr() != name.DefaultRegistry {
+		return Source{}, false, nil
+	}
+	mirror := s
+	// RepositoryStr includes the implicit "library/" of official images.
+	mirror.Repository = s.RegistryMirror.Host + "/" + repo.RepositoryStr()
+	mirror.Credentials = s.RegistryMirror.Credentials
+	mirror.RegistryMirror = nil
+	return mirror, true, nil
+}
