@@ -168,3 +168,8 @@ func headUnanswered(err error) bool {
 	}
 	return true
 }
+
+// Image fetches ref's manifest, resolving an index to the client's platform.
+func (c *Client) Image(ref name.Reference) (v1.Image, error) {
+	return remote.Image(ref, c.Remote...)
+}

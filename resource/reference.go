@@ -1,0 +1,167 @@
+package resource
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Registry is the registry access that reference mode needs; *Client has it.
+type Registry interface {
+	// Digest answers with a HEAD request whether ref exists, and its digest.
+	Digest(ref name.Reference) (v1.Hash, bool, error)
+	// Image fetches ref's manifest (resolving an index to the platform's
+	// image); its config is fetched only when asked for.
+	Image(ref name.Reference) (v1.Image, error)
+}
+
+// OpenFunc connects to the registry of a source.
+type OpenFunc func(ctx context.Context, src Source) (Registry, error)
+
+// File is one file in reference mode's output, relative to the destination.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// Reference is everything in writes and prints in reference-only mode, and
+// the pinned reference a pod would pull.
+type Reference struct {
+	// Files are repository, tag and digest, byte for byte as registry-image
+	// writes them.
+	Files    []File
+	Response VersionResponse
+	// Pinned is where the digest was found: the mirror's repository when a
+	// registry_mirror has it, the source's otherwise.
+	Pinned name.Digest
+	// Warnings are non-fatal events (a mirror that failed) for the caller
+	// to log.
+	Warnings []string
+}
+
+// ResolveReference computes reference-only in: it proves the version's
+// digest exists with one manifest HEAD (or, when label_regex or
+// annotation_regex need it, one manifest GET and a config GET instead),
+// downloads no layer, and returns the version unchanged. It has no side
+// effects besides those requests, so the in binary and the runtime hook
+// share it and cannot drift.
+func ResolveReference(ctx context.Context, req InRequest, open OpenFunc) (*Reference, error) {
+	src, version := req.Source, req.Version
+	if _, err := v1.NewHash(version.Digest); err != nil {
+		return nil, fieldErrorf("version.digest", "%q is not a digest (%v): it must look like sha256:<64 hex digits>", version.Digest, err)
+	}
+	labels, err := compileOptional(src.LabelRegex)
+	if err != nil {
+		return nil, fieldErrorf("source.label_regex", "%v", err)
+	}
+	annotations, err := compileOptional(src.AnnotationRegex)
+	if err != nil {
+		return nil, fieldErrorf("source.annotation_regex", "%v", err)
+	}
+
+	ref := &Reference{
+		Files: []File{
+			{Name: "repository", Data: []byte(src.Repository)},
+			{Name: "tag", Data: []byte(version.Tag)},
+			{Name: "digest", Data: []byte(version.Digest)},
+		},
+	}
+	metadata := []MetadataField{{Name: "repository", Value: src.Repository}, {Name: "tag", Value: version.Tag}}
+
+	candidates := []Source{src}
+	if mirror, ok, err := src.Mirror(); err != nil {
+		return nil, err
+	} else if ok {
+		candidates = []Source{mirror, src}
+	}
+	for i, candidate := range candidates {
+		isMirror := i == 0 && len(candidates) == 2
+		repo, err := candidate.repository()
+		if err != nil {
+			return nil, fmt.Errorf("parse repository %q: %w", candidate.Repository, err)
+		}
+		pinned := repo.Digest(version.Digest)
+		extra, err := proveDigest(ctx, candidate, pinned, open, labels, annotations)
+		if err != nil && isMirror {
+			ref.Warnings = append(ref.Warnings, fmt.Sprintf("mirror %s: %v; using the origin", repo, err))
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		ref.Pinned = pinned
+		ref.Response = VersionResponse{Version: version, Metadata: append(metadata, extra...)}
+		return ref, nil
+	}
+	panic("unreachable: the origin is always a candidate")
+}
+
+// proveDigest checks that pinned exists, reading the manifest or config only
+// when a regex needs them, and returns the metadata they yield.
+func proveDigest(ctx context.Context, src Source, pinned name.Digest, open OpenFunc, labels, annotations *regexp.Regexp) ([]MetadataField, error) {
+	reg, err := open(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	if labels == nil && annotations == nil {
+		_, found, err := reg.Digest(pinned)
+		if err != nil {
+			return nil, Explain(fmt.Sprintf("look up %s", pinned), pinned.Repository, err)
+		}
+		if !found {
+			return nil, &RegistryError{Op: fmt.Sprintf("look up %s", pinned), Status: 404,
+				Err:  fmt.Errorf("digest %s is not in %s", pinned.DigestStr(), pinned.Repository),
+				Hint: "the image was deleted or the repository changed since check found it; run check again"}
+		}
+		return nil, nil
+	}
+	img, err := reg.Image(pinned)
+	if err != nil {
+		if IsNotFound(err) {
+			return nil, &RegistryError{Op: fmt.Sprintf("fetch %s", pinned), Status: 404,
+				Err:  fmt.Errorf("digest %s is not in %s", pinned.DigestStr(), pinned.Repository),
+				Hint: "the image was deleted or the repository changed since check found it; run check again"}
+		}
+		return nil, Explain(fmt.Sprintf("fetch %s", pinned), pinned.Repository, err)
+	}
+	var fields []MetadataField
+	if labels != nil {
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return nil, Explain(fmt.Sprintf("read the config of %s", pinned), pinned.Repository, err)
+		}
+		fields = append(fields, MatchingFields(labels, cfg.Config.Labels)...)
+	}
+	if annotations != nil {
+		manifest, err := img.Manifest()
+		if err != nil {
+			return nil, Explain(fmt.Sprintf("read the manifest of %s", pinned), pinned.Repository, err)
+		}
+		fields = append(fields, MatchingFields(annotations, manifest.Annotations)...)
+	}
+	return fields, nil
+}
+
+func compileOptional(expr string) (*regexp.Regexp, error) {
+	if expr == "" {
+		return nil, nil
+	}
+	return regexp.Compile(expr)
+}
+
+// MatchingFields returns the entries whose key matches re, sorted by key,
+// as registry-image adds labels and annotations to metadata.
+func MatchingFields(re *regexp.Regexp, values map[string]string) []MetadataField {
+	var fields []MetadataField
+	for k, v := range values {
+		if re.MatchString(k) {
+			fields = append(fields, MetadataField{Name: k, Value: v})
+		}
+	}
+	sort.Slice(fields, func(i, j int) bool { return fields[i].Name < fields[j].Name })
+	return fields
+}
