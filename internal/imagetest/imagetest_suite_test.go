@@ -93,3 +93,8 @@ func sha256Of(b []byte) v1.Hash {
 	Expect(err).NotTo(HaveOccurred())
 	return h
 }
+
+var (
+	amd64 = v1.Platform{OS: "linux", Architecture: "amd64"}
+	arm64 = v1.Platform{OS: "linux", Architecture: "arm64"}
+)

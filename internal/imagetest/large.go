@@ -21,8 +21,10 @@ import (
 // read. The price is CPU: construction compresses every layer once to learn
 // its digest, and each push or pull compresses it again.
 //
-// Measured on the 2-core CI machine (go test -bench Large), 200 MiB in
-// 5 layers with seed 1: about 113 MiB compressed, built in about 2.5 s.
+// Measured on a 2-core machine (BenchmarkLarge), 200 MiB in 5 layers with
+// seed 1: 80.1 MiB compressed (40%, like a typical distro image), built in
+// 1 to 3 s, pushed to ggcr's in-process registry in about 2.6 s, with the
+// whole test process staying near 21 MiB resident.
 func Large(totalUncompressed int64, layers int, seed int64) (v1.Image, error) {
 	if layers < 1 {
 		return nil, fmt.Errorf("build large image: need at least one layer, got %d", layers)

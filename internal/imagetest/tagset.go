@@ -69,37 +69,40 @@ func SemverTagSet(n int) TagSet {
 func semverHistory(n int) ([]string, TagSet) {
 	tags := make([]string, 0, n)
 	set := make(TagSet, n)
+	// push records tag → key and reports whether tag is in the set. Once n
+	// tags exist, new tags are dropped but existing ones still move, so that
+	// aliases stay consistent with the releases that made it in.
 	push := func(tag, key string) bool {
-		if len(tags) >= n {
-			return false
-		}
 		if _, ok := set[tag]; !ok {
+			if len(tags) >= n {
+				return false
+			}
 			tags = append(tags, tag)
 		}
 		set[tag] = key
-		return len(tags) < n
+		return true
 	}
 
 	for major := 1; len(tags) < n; major++ {
 		for minor := 0; minor < 6 && len(tags) < n; minor++ {
-			if minor == 0 && !push(fmt.Sprintf("%d.0.0-beta.1", major), fmt.Sprintf("%d.0.0-beta.1", major)) {
-				break
+			if minor == 0 {
+				push(fmt.Sprintf("%d.0.0-beta.1", major), fmt.Sprintf("%d.0.0-beta.1", major))
 			}
 			for rc := 1; rc <= 2; rc++ {
 				pre := fmt.Sprintf("%d.%d.0-rc.%d", major, minor, rc)
-				if !push(pre, pre) {
-					break
-				}
+				push(pre, pre)
 			}
 			for patch := 0; patch < 4 && len(tags) < n; patch++ {
 				release := fmt.Sprintf("%d.%d.%d", major, minor, patch)
-				variant := release + "-alpine"
-				_ = push(release, release) &&
-					push(variant, variant) &&
-					push(fmt.Sprintf("%d.%d", major, minor), release) &&
-					push(fmt.Sprintf("%d", major), release) &&
-					push(fmt.Sprintf("%d.%d-alpine", major, minor), variant) &&
-					push("latest", release)
+				if !push(release, release) {
+					break
+				}
+				push(fmt.Sprintf("%d.%d", major, minor), release)
+				push(fmt.Sprintf("%d", major), release)
+				push("latest", release)
+				if variant := release + "-alpine"; push(variant, variant) {
+					push(fmt.Sprintf("%d.%d-alpine", major, minor), variant)
+				}
 			}
 			noise := fmt.Sprintf("sha-%08x", fnvHash(fmt.Sprintf("%d.%d", major, minor)))
 			push(noise, noise)
