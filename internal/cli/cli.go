@@ -62,6 +62,7 @@ func Run[Req Request](ctx context.Context, args []string, stdin io.Reader, stdou
 	if req.DebugEnabled() {
 		log.SetLevel(logrus.DebugLevel)
 	}
+	log.Debugf("refimage %s", Version)
 
 	env := Env{Args: args, Stderr: redacting, Log: log, Build: map[string]string{}}
 	_, env.KubernetesPod = lookupEnv("KUBERNETES_SERVICE_HOST")
