@@ -99,13 +99,14 @@ func Image(platform v1.Platform, c Compiled, m Metadata) (v1.Image, error) {
 // Index assembles the multi-platform index from each platform's binaries,
 // keyed by platform.String().
 func Index(compiled map[string]Compiled, m Metadata) (v1.ImageIndex, error) {
-	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	for _, p := range Platforms {
-		c, ok := compiled[p.String()]
-		if !ok {
+		if _, ok := compiled[p.String()]; !ok {
 			return nil, fmt.Errorf("build index: no binaries for %s", p)
 		}
-		img, err := Image(p, c, m)
+	}
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	for _, p := range Platforms {
+		img, err := Image(p, compiled[p.String()], m)
 		if err != nil {
 			return nil, fmt.Errorf("build image for %s: %w", p, err)
 		}
