@@ -33,6 +33,8 @@ type Env struct {
 	KubernetesPod bool
 	// Build holds Concourse's BUILD_* and ATC_EXTERNAL_URL variables.
 	Build map[string]string
+	// Version is the release the executable was built from (Version).
+	Version string
 }
 
 // Action runs one resource action.
@@ -62,9 +64,8 @@ func Run[Req Request](ctx context.Context, args []string, stdin io.Reader, stdou
 	if req.DebugEnabled() {
 		log.SetLevel(logrus.DebugLevel)
 	}
-	log.Debugf("refimage %s", Version)
 
-	env := Env{Args: args, Stderr: redacting, Log: log, Build: map[string]string{}}
+	env := Env{Args: args, Stderr: redacting, Log: log, Build: map[string]string{}, Version: Version}
 	_, env.KubernetesPod = lookupEnv("KUBERNETES_SERVICE_HOST")
 	for _, k := range buildVars {
 		if v, ok := lookupEnv(k); ok {
