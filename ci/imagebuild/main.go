@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -34,6 +35,7 @@ const defaultSource = "https://github.com/refimage/refimage"
 
 type config struct {
 	module, layout, baseType, typeName, registry, bin, staticFiles string
+	published                                                      *name.Digest
 	tags                                                           []string
 	meta                                                           resourceimage.Metadata
 }
@@ -94,6 +96,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	reference := ""
+	if c.published != nil {
+		if c.published.DigestStr() != d.String() {
+			return fmt.Errorf("built index %s, but %s was published: the commit differs or the build is not reproducible", d, c.published)
+		}
+		reference = c.published.String()
+	}
 	if c.registry != "" {
 		ref, err := resourceimage.Push(ctx, c.registry, c.tags, idx, remote.WithAuthFromKeychain(authn.DefaultKeychain))
 		if err != nil {
@@ -140,13 +148,14 @@ func parse(ctx context.Context, args []string, stderr io.Writer) (config, error)
 	var c config
 	fl := flag.NewFlagSet("imagebuild", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	var tags, created string
+	var tags, created, published string
 	fl.StringVar(&c.module, "C", ".", "the module's root `directory`")
 	fl.StringVar(&c.layout, "layout", "", "write the index as an OCI image layout into this new `directory`")
 	fl.StringVar(&c.baseType, "base-type", "", "write the base-type bundle (linux/amd64) into this `directory`")
 	fl.StringVar(&c.typeName, "type", "registry-image", "the base type's `name` in resource_metadata.json")
 	fl.StringVar(&c.registry, "registry", os.Getenv("REGISTRY"), "push to this `host/repository` (default $REGISTRY)")
 	fl.StringVar(&tags, "tags", "", "comma-separated `tags` to push (default: the version)")
+	fl.StringVar(&published, "published", "", "the `repository@digest` this commit's image was published as: the build must give that digest, and the base type names it")
 	fl.StringVar(&c.bin, "bin", "", "keep the compiled binaries in this `directory` (default: a temporary one)")
 	fl.StringVar(&c.staticFiles, "static-files", "", "only write the platform-independent files (CA bundle, users, directories) under this `directory`, for the Dockerfile")
 	fl.StringVar(&c.meta.Version, "version", "", "the release `version` (default: git describe --tags --always --dirty)")
@@ -164,6 +173,16 @@ func parse(ctx context.Context, args []string, stderr io.Writer) (config, error)
 	}
 	if c.layout == "" {
 		return c, fmt.Errorf("no -layout: give a new directory for the OCI image layout")
+	}
+	if published != "" {
+		if c.registry != "" {
+			return c, fmt.Errorf("-published and -registry (or $REGISTRY) both given: -published names an image already pushed")
+		}
+		d, err := name.NewDigest(published)
+		if err != nil {
+			return c, fmt.Errorf("parse -published %q: want repository@sha256:…: %w", published, err)
+		}
+		c.published = &d
 	}
 	var err error
 	if c.meta.Version == "" {

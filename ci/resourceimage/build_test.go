@@ -1,9 +1,11 @@
 package resourceimage_test
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -89,5 +91,33 @@ var _ = Describe("building", func() {
 	It("finds no image for a platform the index lacks", func() {
 		_, err := resourceimage.PlatformImage(readLayout(first.layout), v1.Platform{OS: "linux", Architecture: "s390x"})
 		Expect(err).To(MatchError(ContainSubstring("no image for linux/s390x")))
+	})
+})
+
+var _ = Describe("imagebuild -published", func() {
+	run := func(published, baseType string) (string, error) {
+		dir := GinkgoT().TempDir()
+		cmd := exec.Command(imagebuild, "-C", moduleDir, "-layout", filepath.Join(dir, "layout"), "-bin", filepath.Join(dir, "bin"),
+			"-version", version, "-revision", revision, "-created", "1767225600", "-published", published, "-base-type", baseType)
+		cmd.Env = append(os.Environ(), "REGISTRY=")
+		var stderr strings.Builder
+		cmd.Stderr = io.MultiWriter(&stderr, GinkgoWriter)
+		err := cmd.Run()
+		return stderr.String(), err
+	}
+
+	It("packs the base type of the published image when this commit rebuilds its digest, and refuses otherwise", func() {
+		want := digestOf(pulled())
+		bt := filepath.Join(GinkgoT().TempDir(), "bt")
+		_, err := run(registry.Repo(repoName)+"@"+want.String(), bt)
+		Expect(err).NotTo(HaveOccurred())
+		ref, err := os.ReadFile(filepath.Join(bt, "image-reference"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(ref)).To(Equal(registry.Repo(repoName) + "@" + want.String() + "\n"))
+
+		other := "sha256:" + strings.Repeat("0", 64)
+		stderr, err := run(registry.Repo(repoName)+"@"+other, filepath.Join(GinkgoT().TempDir(), "bt"))
+		Expect(err).To(HaveOccurred())
+		Expect(stderr).To(ContainSubstring("built index " + want.String() + ", but " + registry.Repo(repoName) + "@" + other + " was published"))
 	})
 })
