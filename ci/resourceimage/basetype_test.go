@@ -69,6 +69,7 @@ var _ = Describe("the base-type bundle", func() {
 		Expect(err).NotTo(HaveOccurred())
 		rootfs := GinkgoT().TempDir()
 		extract(zr, rootfs)
+		asContainer(rootfs)
 
 		r := runInRootfs(rootfs, "/opt/resource/check", map[string]any{"source": source(version), "version": nil})
 		Expect(r.code).To(Equal(0), r.stderr)

@@ -41,6 +41,22 @@ func extract(r io.Reader, dir string) {
 	}
 }
 
+// asContainer gives an extracted rootfs what a container runtime mounts
+// into every container and the image does not ship: /proc (Go's
+// golang.org/x/sys/unix.Futimes, for one, goes through /proc/self/fd). Only
+// root can; runInRootfs chroots only as root, too.
+func asContainer(rootfs string) {
+	if os.Geteuid() != 0 {
+		return
+	}
+	proc := filepath.Join(rootfs, "proc")
+	Expect(os.Mkdir(proc, 0o555)).To(Succeed())
+	Expect(syscall.Mount("proc", proc, "proc", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, "")).To(Succeed())
+	DeferCleanup(func() {
+		Expect(syscall.Unmount(proc, syscall.MNT_DETACH)).To(Succeed())
+	})
+}
+
 // resourceRun is one exchange with a resource executable.
 type resourceRun struct {
 	stdout, stderr string

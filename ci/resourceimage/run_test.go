@@ -31,6 +31,7 @@ var _ = Describe("the linux/amd64 image's executables, run as Concourse runs the
 		rc := mutate.Extract(img)
 		defer rc.Close()
 		extract(rc, rootfs)
+		asContainer(rootfs)
 	})
 
 	It("check finds the pushed image by its tag", func() {
