@@ -53,10 +53,10 @@ type step struct {
 }
 
 type task struct {
-	Platform string   `json:"platform"`
-	Inputs   []named  `json:"inputs"`
-	Outputs  []named  `json:"outputs"`
-	Caches   []cached `json:"caches"`
+	Platform string            `json:"platform"`
+	Inputs   []named           `json:"inputs"`
+	Outputs  []named           `json:"outputs"`
+	Caches   []cached          `json:"caches"`
 	Params   map[string]string `json:"params"`
 	Run      struct {
 		Path string   `json:"path"`
