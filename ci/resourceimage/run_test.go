@@ -9,8 +9,10 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/refimage/refimage/ci/resourceimage"
 )
@@ -84,5 +86,45 @@ var _ = Describe("the linux/amd64 image's executables, run as Concourse runs the
 		meta, err := os.ReadFile(filepath.Join(rootfs, "tmp", "fetched", "metadata.json"))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(meta)).To(ContainSubstring("PATH="))
+	})
+})
+
+var _ = Describe("the linux/amd64 image's out, publishing the layout as the pipeline's put does", func() {
+	It("pushes the index unchanged, under source.tag and the additional tags", func() {
+		if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+			Skip("the linux/amd64 binaries need a linux/amd64 machine")
+		}
+		idx := pulled()
+		img, err := resourceimage.PlatformImage(idx, v1.Platform{OS: "linux", Architecture: "amd64"})
+		Expect(err).NotTo(HaveOccurred())
+		rootfs := GinkgoT().TempDir()
+		rc := mutate.Extract(img)
+		defer rc.Close()
+		extract(rc, rootfs)
+		asContainer(rootfs)
+
+		// What ci/tasks/build-image.yml leaves in its output "image".
+		put := filepath.Join(rootfs, "tmp", "put")
+		Expect(os.CopyFS(filepath.Join(put, "image", "layout"), os.DirFS(first.layout))).To(Succeed())
+		Expect(os.WriteFile(filepath.Join(put, "image", "tags"), []byte("v9.8.7-published\n"), 0o644)).To(Succeed())
+
+		req := map[string]any{
+			"source": source("published"),
+			"params": map[string]any{"image": "image/layout", "additional_tags": "image/tags"},
+		}
+		r := runInRootfs(rootfs, "/opt/resource/out", req, "/tmp/put")
+		Expect(r.code).To(Equal(0), r.stderr)
+		var resp struct {
+			Version map[string]string `json:"version"`
+		}
+		Expect(json.Unmarshal([]byte(r.stdout), &resp)).To(Succeed(), r.stdout)
+		Expect(resp.Version).To(HaveKeyWithValue("digest", digestOf(idx).String()))
+		for _, tag := range []string{"published", "v9.8.7-published"} {
+			ref, err := name.ParseReference(registry.Repo(repoName + ":" + tag))
+			Expect(err).NotTo(HaveOccurred())
+			desc, err := remote.Head(ref, registry.RemoteOptions()...)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(desc.Digest).To(Equal(digestOf(idx)), tag)
+		}
 	})
 })
