@@ -1,0 +1,127 @@
+package in
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/sirupsen/logrus"
+
+	"github.com/refimage/refimage/resource"
+)
+
+// blobsDir holds downloaded layers until they are extracted; it is inside
+// the destination so that no other disk is needed and nothing outlives the
+// step.
+const blobsDir = ".refimage-layers"
+
+// download is one layer being fetched into a file; done is closed when the
+// file is complete and verified, or err is set.
+type download struct {
+	layer v1.Layer
+	name  string // "layer 2 (sha256:…)"
+	path  string
+	bar   *bar
+	done  chan struct{}
+	err   error
+}
+
+// fetchAll downloads layers into dir, at most jobs at a time, in order of
+// need: the first layers first, so that extraction can start early.
+func fetchAll(ctx context.Context, downloads []*download, jobs int, retry resource.RetryPolicy, log logrus.FieldLogger) {
+	sem := make(chan struct{}, jobs)
+	for _, d := range downloads {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			d.err = ctx.Err()
+			close(d.done)
+			continue
+		}
+		go func() {
+			defer func() { <-sem }()
+			d.err = d.fetch(ctx, retry, log)
+			close(d.done)
+		}()
+	}
+}
+
+// fetch downloads the blob, verifying its size and digest on the way
+// (ggcr's remote layers check both at the end of the stream). A download
+// that breaks off or does not verify is started again, a bounded number of
+// times, with backoff; a registry's refusal is not.
+func (d *download) fetch(ctx context.Context, retry resource.RetryPolicy, log logrus.FieldLogger) error {
+	wait := retry.Initial
+	for attempt := 1; ; attempt++ {
+		err := d.fetchOnce()
+		if err == nil {
+			d.bar.finish()
+			log.Debugf("downloaded %s", d.name)
+			return nil
+		}
+		var terr *transport.Error
+		if ctx.Err() != nil || attempt >= retry.Attempts || errors.As(err, &terr) {
+			d.bar.abort()
+			return fmt.Errorf("download %s: %w", d.name, err)
+		}
+		log.Warnf("download %s: %v; retrying in %s (attempt %d of %d)", d.name, err, wait, attempt+1, retry.Attempts)
+		d.bar.restart()
+		retry.Sleep(wait)
+		wait = min(wait*2, retry.MaxWait)
+	}
+}
+
+func (d *download) fetchOnce() error {
+	rc, err := d.layer.Compressed()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	f, err := os.Create(d.path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, d.bar.reader(rc)); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// newDownloads prepares one download per layer, with its bar.
+func newDownloads(layers []v1.Layer, dir string, p *progress) ([]*download, error) {
+	downloads := make([]*download, len(layers))
+	for i, l := range layers {
+		digest, err := l.Digest()
+		if err != nil {
+			return nil, fmt.Errorf("read the digest of layer %d: %w", i+1, err)
+		}
+		size, err := l.Size()
+		if err != nil {
+			return nil, fmt.Errorf("read the size of layer %d: %w", i+1, err)
+		}
+		downloads[i] = &download{
+			layer: l,
+			name:  fmt.Sprintf("layer %d (%s)", i+1, digest),
+			path:  filepath.Join(dir, fmt.Sprintf("%d-%s", i, digest.Hex)),
+			bar:   p.bar(i, digest.Hex, size),
+			done:  make(chan struct{}),
+		}
+	}
+	return downloads, nil
+}
+
+// wait blocks until the download is over.
+func (d *download) wait(ctx context.Context) error {
+	select {
+	case <-d.done:
+		return d.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

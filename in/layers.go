@@ -1,0 +1,267 @@
+package in
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+// OCI whiteout markers: ".wh.<name>" deletes name from lower layers,
+// ".wh..wh..opq" hides everything lower layers put in its directory.
+const (
+	whiteoutPrefix = ".wh."
+	opaqueMarker   = ".wh..wh..opq"
+)
+
+// applier writes layers, in order, into a tree.
+type applier struct {
+	t     *tree
+	chown bool // running as root: ownership is restored
+	log   logrus.FieldLogger
+	buf   []byte
+	// dirs are the modes and mtimes of directories, set once all layers
+	// are written: a read-only directory must stay writable until then,
+	// and writing into a directory changes its mtime.
+	dirs map[string]dirAttrs
+}
+
+type dirAttrs struct {
+	mode  fs.FileMode
+	mtime time.Time
+}
+
+func newApplier(t *tree, chown bool, log logrus.FieldLogger) *applier {
+	return &applier{t: t, chown: chown, log: log, buf: make([]byte, 256<<10), dirs: map[string]dirAttrs{}}
+}
+
+// layer is the state of one layer being applied.
+type layer struct {
+	*applier
+	// written holds what this layer wrote and their parents: whiteouts
+	// and opaque markers hide lower layers only, never the same layer.
+	written map[string]struct{}
+}
+
+// apply writes one uncompressed layer.
+func (a *applier) apply(r io.Reader) error {
+	l := layer{applier: a, written: map[string]struct{}{}}
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read the layer's tar stream: %w", err)
+		}
+		if err := l.entry(hdr, tr); err != nil {
+			return fmt.Errorf("extract %q: %w", hdr.Name, err)
+		}
+	}
+}
+
+func (l *layer) entry(hdr *tar.Header, r io.Reader) error {
+	name, err := cleanName(hdr.Name)
+	if err != nil {
+		return err
+	}
+	if name == "/" {
+		return nil // the root's own attributes are the destination's
+	}
+	switch hdr.Typeflag {
+	case tar.TypeChar, tar.TypeBlock:
+		l.log.Debugf("skip device %s: devices cannot be created without privileges, and runtimes provide their own", name)
+		return nil
+	case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeFifo:
+	default:
+		l.log.Debugf("skip %s: entry type %q is not a file", name, hdr.Typeflag)
+		return nil
+	}
+	dir, base, err := l.t.parent(name)
+	if err != nil {
+		return err
+	}
+	if base == opaqueMarker {
+		l.log.Debugf("opaque %s: hide what lower layers put there", path.Dir(name))
+		return l.clearLower(dir)
+	}
+	if victim, ok := strings.CutPrefix(base, whiteoutPrefix); ok {
+		if victim == "" || victim == "." || victim == ".." {
+			return fmt.Errorf("whiteout names no file")
+		}
+		p := join(dir, victim)
+		if _, same := l.written[p]; same {
+			return nil
+		}
+		l.log.Debugf("whiteout %s", path.Join(path.Dir(name), victim))
+		return l.t.removeAll(p)
+	}
+
+	target := join(dir, base)
+	root := l.t.root
+	if fi, err := root.Lstat(target); err == nil && !(fi.IsDir() && hdr.Typeflag == tar.TypeDir) {
+		if err := l.t.removeAll(target); err != nil {
+			return fmt.Errorf("replace %s: %w", name, err)
+		}
+	}
+	mode := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := root.Mkdir(target, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		l.dirs[target] = dirAttrs{mode: mode, mtime: hdr.ModTime}
+	case tar.TypeReg:
+		if err := l.writeFile(target, r); err != nil {
+			return err
+		}
+	case tar.TypeSymlink:
+		l.log.Debugf("symlink %s -> %s", name, hdr.Linkname)
+		// The target is stored as given; it is only ever followed by
+		// resolution rooted at the tree.
+		if err := root.Symlink(hdr.Linkname, target); err != nil {
+			return err
+		}
+	case tar.TypeLink:
+		return l.hardlink(name, target, hdr.Linkname)
+	case tar.TypeFifo:
+		if err := l.mkfifo(dir, base); err != nil {
+			return err
+		}
+	}
+	l.wrote(target)
+	if l.chown {
+		if err := root.Lchown(target, hdr.Uid, hdr.Gid); err != nil {
+			return err
+		}
+	}
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeFifo:
+		// After chown, which clears setuid and setgid.
+		if err := root.Chmod(target, mode); err != nil {
+			return err
+		}
+		return root.Chtimes(target, hdr.ModTime, hdr.ModTime)
+	}
+	return nil
+}
+
+func (l *layer) writeFile(target string, r io.Reader) error {
+	f, err := l.t.root.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.CopyBuffer(f, r, l.buf); err != nil {
+		f.Close()
+		return fmt.Errorf("write: %w", err)
+	}
+	return f.Close()
+}
+
+// hardlink links target to linkname, a path in the image resolved like any
+// other (its final element not followed, as link(2) does).
+func (l *layer) hardlink(name, target, linkname string) error {
+	clean, err := cleanName(linkname)
+	if err != nil {
+		return fmt.Errorf("hard link to %q: %w", linkname, err)
+	}
+	if clean == "/" {
+		return fmt.Errorf("hard link to the root directory")
+	}
+	dir, base, err := l.t.parent(clean)
+	if err != nil {
+		return err
+	}
+	l.log.Debugf("hard link %s -> %s", name, clean)
+	if err := l.t.root.Link(join(dir, base), target); err != nil {
+		return fmt.Errorf("hard link to %s: %w", clean, err)
+	}
+	l.wrote(target)
+	return nil
+}
+
+func (l *layer) mkfifo(dir, base string) error {
+	d, err := l.t.root.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := unix.Mkfifoat(int(d.Fd()), base, 0o600); err != nil {
+		return fmt.Errorf("mkfifo: %w", err)
+	}
+	return nil
+}
+
+// wrote records p and its parents as this layer's.
+func (l *layer) wrote(p string) {
+	for p != "." && p != "/" && p != "" {
+		if _, ok := l.written[p]; ok {
+			return
+		}
+		l.written[p] = struct{}{}
+		p = path.Dir(p)
+	}
+}
+
+// clearLower empties dir of what lower layers put there, keeping this
+// layer's entries. The directory itself stays, with its mode and owner.
+func (l *layer) clearLower(dir string) error {
+	d, err := l.t.root.Open(dir)
+	if err != nil {
+		return err
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return fmt.Errorf("list %s: %w", dir, err)
+	}
+	for _, n := range names {
+		p := join(dir, n)
+		if _, ours := l.written[p]; !ours {
+			if err := l.t.removeAll(p); err != nil {
+				return err
+			}
+			continue
+		}
+		if fi, err := l.t.root.Lstat(p); err == nil && fi.IsDir() {
+			if err := l.clearLower(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// finish sets the directories' modes and mtimes, deepest first so that
+// setting a child's does not touch its parent's mtime afterwards.
+func (a *applier) finish() error {
+	names := make([]string, 0, len(a.dirs))
+	for n := range a.dirs {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return strings.Count(names[i], "/") > strings.Count(names[j], "/") })
+	for _, n := range names {
+		fi, err := a.t.root.Lstat(n)
+		if err != nil || !fi.IsDir() {
+			continue // removed or replaced by a later layer
+		}
+		attrs := a.dirs[n]
+		if err := a.t.root.Chmod(n, attrs.mode); err != nil {
+			return fmt.Errorf("set the mode of %s: %w", n, err)
+		}
+		if err := a.t.root.Chtimes(n, attrs.mtime, attrs.mtime); err != nil {
+			return fmt.Errorf("set the mtime of %s: %w", n, err)
+		}
+	}
+	return nil
+}
