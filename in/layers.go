@@ -87,26 +87,13 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader) error {
 		l.log.Debugf("skip %s: entry type %q is not a file", name, hdr.Typeflag)
 		return nil
 	}
+	if base := path.Base(name); base == opaqueMarker || strings.HasPrefix(base, whiteoutPrefix) {
+		return l.whiteout(name)
+	}
 	dir, base, err := l.t.parent(name)
 	if err != nil {
 		return err
 	}
-	if base == opaqueMarker {
-		l.log.Debugf("opaque %s: hide what lower layers put there", path.Dir(name))
-		return l.clearLower(dir)
-	}
-	if victim, ok := strings.CutPrefix(base, whiteoutPrefix); ok {
-		if victim == "" || victim == "." || victim == ".." {
-			return fmt.Errorf("whiteout names no file")
-		}
-		p := join(dir, victim)
-		if _, same := l.written[p]; same {
-			return nil
-		}
-		l.log.Debugf("whiteout %s", path.Join(path.Dir(name), victim))
-		return l.t.removeAll(p)
-	}
-
 	target := join(dir, base)
 	root := l.t.root
 	if fi, err := root.Lstat(target); err == nil && !(fi.IsDir() && hdr.Typeflag == tar.TypeDir) {
@@ -154,6 +141,29 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader) error {
 		return root.Chtimes(target, hdr.ModTime, hdr.ModTime)
 	}
 	return nil
+}
+
+// whiteout applies a whiteout or opaque marker to lower layers. A marker
+// in a directory that does not exist, or below a file, hides nothing.
+func (l *layer) whiteout(name string) error {
+	dir, base, ok, err := l.t.existingParent(name)
+	if err != nil || !ok {
+		return err
+	}
+	if base == opaqueMarker {
+		l.log.Debugf("opaque %s: hide what lower layers put there", path.Dir(name))
+		return l.clearLower(dir)
+	}
+	victim := strings.TrimPrefix(base, whiteoutPrefix)
+	if victim == "" || victim == "." || victim == ".." {
+		return fmt.Errorf("whiteout names no file")
+	}
+	p := join(dir, victim)
+	if _, same := l.written[p]; same {
+		return nil
+	}
+	l.log.Debugf("whiteout %s", path.Join(path.Dir(name), victim))
+	return l.t.removeAll(p)
 }
 
 func (l *layer) writeFile(target string, r io.Reader) error {

@@ -79,11 +79,9 @@ func (t *tree) parent(name string) (dir, base string, err error) {
 	if resolved, ok := t.dirs[d]; ok {
 		return resolved, base, nil
 	}
-	resolved, err := securejoin.SecureJoinVFS("/", d, rootVFS{t.root})
-	if err != nil {
-		return "", "", fmt.Errorf("resolve %s: %w", d, err)
+	if dir, err = t.resolve(d); err != nil {
+		return "", "", err
 	}
-	dir = rel(resolved)
 	if err := t.root.MkdirAll(dir, 0o755); err != nil {
 		return "", "", fmt.Errorf("create directory %s: %w", d, err)
 	}
@@ -91,21 +89,35 @@ func (t *tree) parent(name string) (dir, base string, err error) {
 	return dir, base, nil
 }
 
-// resolveExisting resolves name entirely, following a final symlink too,
-// and reports false when the result does not exist; it creates nothing.
-func (t *tree) resolveExisting(name string) (string, bool, error) {
-	resolved, err := securejoin.SecureJoinVFS("/", name, rootVFS{t.root})
+// existingParent is parent for whiteouts, which create nothing: it
+// reports false when the directory is missing or not a directory, since
+// there is then nothing to delete.
+func (t *tree) existingParent(name string) (dir, base string, ok bool, err error) {
+	d, base := path.Split(name)
+	d = path.Clean(d)
+	if resolved, ok := t.dirs[d]; ok {
+		return resolved, base, true, nil
+	}
+	if dir, err = t.resolve(d); err != nil {
+		return "", "", false, err
+	}
+	fi, err := t.root.Lstat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || isNotDir(err) || (err == nil && !fi.IsDir()):
+		return "", "", false, nil
+	case err != nil:
+		return "", "", false, err
+	}
+	return dir, base, true, nil
+}
+
+// resolve follows every symlink in d with the tree as "/".
+func (t *tree) resolve(d string) (string, error) {
+	resolved, err := securejoin.SecureJoinVFS("/", d, rootVFS{t.root})
 	if err != nil {
-		return "", false, fmt.Errorf("resolve %s: %w", name, err)
+		return "", fmt.Errorf("resolve %s: %w", d, err)
 	}
-	r := rel(resolved)
-	if _, err := t.root.Lstat(r); err != nil {
-		if errors.Is(err, fs.ErrNotExist) || isNotDir(err) {
-			return r, false, nil
-		}
-		return "", false, err
-	}
-	return r, true, nil
+	return rel(resolved), nil
 }
 
 // removeAll deletes p (not following a final symlink). Removing a
