@@ -144,7 +144,11 @@ func (r result) firstLine() string {
 // runIn runs the binary as Concourse does, into a fresh directory, with
 // only the environment given (never this machine's).
 func runIn(req any, env ...string) result {
-	dest := GinkgoT().TempDir()
+	return runInto(GinkgoT().TempDir(), req, env...)
+}
+
+// runInto is runIn into dest.
+func runInto(dest string, req any, env ...string) result {
 	body, err := json.Marshal(req)
 	Expect(err).NotTo(HaveOccurred())
 	cmd := exec.Command(inBin, dest)
