@@ -2,14 +2,12 @@ package in
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/sirupsen/logrus"
 
 	"github.com/refimage/refimage/resource"
@@ -52,28 +50,16 @@ func fetchAll(ctx context.Context, downloads []*download, jobs int, retry resour
 }
 
 // fetch downloads the blob, verifying its size and digest on the way
-// (ggcr's remote layers check both at the end of the stream). A download
-// that breaks off or does not verify is started again, a bounded number of
-// times, with backoff; a registry's refusal is not.
+// (ggcr's remote layers check both at the end of the stream).
 func (d *download) fetch(ctx context.Context, retry resource.RetryPolicy, log logrus.FieldLogger) error {
-	wait := retry.Initial
-	for attempt := 1; ; attempt++ {
-		err := d.fetchOnce()
-		if err == nil {
-			d.bar.finish()
-			log.Debugf("downloaded %s", d.name)
-			return nil
-		}
-		var terr *transport.Error
-		if ctx.Err() != nil || attempt >= retry.Attempts || errors.As(err, &terr) {
-			d.bar.abort()
-			return fmt.Errorf("download %s: %w", d.name, err)
-		}
-		log.Warnf("download %s: %v; retrying in %s (attempt %d of %d)", d.name, err, wait, attempt+1, retry.Attempts)
-		d.bar.restart()
-		retry.Sleep(wait)
-		wait = min(wait*2, retry.MaxWait)
+	err := retrying(ctx, retry, log, "download "+d.name, d.fetchOnce, d.bar.restart)
+	if err != nil {
+		d.bar.abort()
+		return err
 	}
+	d.bar.finish()
+	log.Debugf("downloaded %s", d.name)
+	return nil
 }
 
 func (d *download) fetchOnce() error {

@@ -38,6 +38,8 @@ func fullDownload(ctx context.Context, req resource.InRequest, dest string, o op
 	}
 	fields, err := downloadFrom(ctx, req.Source, req, dest, o)
 	if err != nil {
+		// Leave no half-written image behind for anything to mistake.
+		_ = clean(dest)
 		return resource.VersionResponse{}, err
 	}
 	return respond(req, dest, fields)
@@ -101,9 +103,15 @@ func downloadFrom(ctx context.Context, src resource.Source, req resource.InReque
 		if _, err := image(); err != nil {
 			return nil, err
 		}
-		err = writeOCI(img, tagOf(client.Repository, req.Version), dest)
+		// ggcr streams every blob into the file; a blob that breaks off
+		// or fails verification restarts the file.
+		err = retrying(ctx, o.retry, o.log, "write image.tar", func() error {
+			return writeOCI(img, tagOf(client.Repository, req.Version), dest)
+		}, func() {})
 	case resource.FormatOCILayout:
-		err = writeOCILayout(desc, dest)
+		err = retrying(ctx, o.retry, o.log, "write the OCI layout", func() error {
+			return writeOCILayout(desc, dest)
+		}, func() { _ = os.RemoveAll(filepath.Join(dest, "oci")) })
 	}
 	if err != nil {
 		return nil, explainFetch(ref, err)

@@ -182,4 +182,3 @@ var _ = Describe("format rootfs", func() {
 		Expect(res.file("digest")).To(Equal(digest))
 	})
 })
-
