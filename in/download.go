@@ -114,7 +114,7 @@ func downloadFrom(ctx context.Context, src resource.Source, req resource.InReque
 		}, func() { _ = os.RemoveAll(filepath.Join(dest, "oci")) })
 	}
 	if err != nil {
-		return nil, explainFetch(ref, err)
+		return nil, resource.Explain(fmt.Sprintf("download %s", ref), ref.Repository, err)
 	}
 	return selectedMetadata(src, image)
 }
@@ -128,7 +128,7 @@ func tagOf(repo name.Repository, v resource.Version) name.Tag {
 	return repo.Tag(v.Tag)
 }
 
-// explainFetch names the repository and digest when the digest is gone,
+// explainFetch names the repository and digest when the manifest is gone,
 // and classifies other registry errors.
 func explainFetch(ref name.Digest, err error) error {
 	if resource.IsNotFound(err) {
