@@ -95,50 +95,55 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader) error {
 		return err
 	}
 	target := join(dir, base)
-	root := l.t.root
-	if fi, err := root.Lstat(target); err == nil && !(fi.IsDir() && hdr.Typeflag == tar.TypeDir) {
+	// Operations go through the directory's own os.Root: one system call
+	// each on a bare name, instead of a walk from the top.
+	at, err := l.t.at(dir)
+	if err != nil {
+		return err
+	}
+	if fi, err := at.Lstat(base); err == nil && !(fi.IsDir() && hdr.Typeflag == tar.TypeDir) {
 		if err := l.t.removeAll(target); err != nil {
 			return fmt.Errorf("replace %s: %w", name, err)
+		}
+		if at, err = l.t.at(dir); err != nil {
+			return err
 		}
 	}
 	mode := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 	switch hdr.Typeflag {
 	case tar.TypeDir:
-		if err := root.Mkdir(target, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := at.Mkdir(base, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
 		l.dirs[target] = dirAttrs{mode: mode, mtime: hdr.ModTime}
 	case tar.TypeReg:
-		if err := l.writeFile(target, r); err != nil {
-			return err
-		}
+		l.wrote(target)
+		return l.writeFile(at, base, r, hdr, mode)
 	case tar.TypeSymlink:
 		l.log.Debugf("symlink %s -> %s", name, hdr.Linkname)
 		// The target is stored as given; it is only ever followed by
 		// resolution rooted at the tree.
-		if err := root.Symlink(hdr.Linkname, target); err != nil {
+		if err := at.Symlink(hdr.Linkname, base); err != nil {
 			return err
 		}
 	case tar.TypeLink:
 		return l.hardlink(name, target, hdr.Linkname)
 	case tar.TypeFifo:
-		if err := l.mkfifo(dir, base); err != nil {
+		if err := l.mkfifo(at, base); err != nil {
 			return err
 		}
 	}
 	l.wrote(target)
 	if l.chown {
-		if err := root.Lchown(target, hdr.Uid, hdr.Gid); err != nil {
+		if err := at.Lchown(base, hdr.Uid, hdr.Gid); err != nil {
 			return err
 		}
 	}
-	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeFifo:
-		// After chown, which clears setuid and setgid.
-		if err := root.Chmod(target, mode); err != nil {
+	if hdr.Typeflag == tar.TypeFifo {
+		if err := at.Chmod(base, mode); err != nil {
 			return err
 		}
-		return root.Chtimes(target, hdr.ModTime, hdr.ModTime)
+		return at.Chtimes(base, hdr.ModTime, hdr.ModTime)
 	}
 	return nil
 }
@@ -166,16 +171,38 @@ func (l *layer) whiteout(name string) error {
 	return l.t.removeAll(p)
 }
 
-func (l *layer) writeFile(target string, r io.Reader) error {
-	f, err := l.t.root.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+// writeFile creates base in at and sets its owner, mode and mtime
+// through the open file, which no later rename or symlink can redirect.
+func (l *layer) writeFile(at *os.Root, base string, r io.Reader, hdr *tar.Header, mode fs.FileMode) error {
+	f, err := at.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := io.CopyBuffer(f, r, l.buf); err != nil {
-		f.Close()
+	err = fill(f, r, l.buf, l.chown, hdr, mode)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func fill(f *os.File, r io.Reader, buf []byte, chown bool, hdr *tar.Header, mode fs.FileMode) error {
+	if _, err := io.CopyBuffer(f, r, buf); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
-	return f.Close()
+	if chown {
+		if err := f.Chown(hdr.Uid, hdr.Gid); err != nil {
+			return err
+		}
+	}
+	// After chown, which clears setuid and setgid.
+	if err := f.Chmod(mode); err != nil {
+		return err
+	}
+	t := unix.NsecToTimeval(hdr.ModTime.UnixNano())
+	if err := unix.Futimes(int(f.Fd()), []unix.Timeval{t, t}); err != nil {
+		return fmt.Errorf("set the mtime: %w", err)
+	}
+	return nil
 }
 
 // hardlink links target to linkname, a path in the image resolved like any
@@ -200,8 +227,8 @@ func (l *layer) hardlink(name, target, linkname string) error {
 	return nil
 }
 
-func (l *layer) mkfifo(dir, base string) error {
-	d, err := l.t.root.Open(dir)
+func (l *layer) mkfifo(at *os.Root, base string) error {
+	d, err := at.Open(".")
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ var _ = Describe("against the Distribution registry with TLS and basic auth", Or
 		Expect(tree(res.dest)).To(ConsistOf("repository", "tag", "digest"))
 		counts := proxy.Counts()
 		Expect(counts.ManifestHEAD).To(Equal(1))
-		Expect(counts.Total - counts.Ping).To(Equal(1), "nothing but the HEAD (and auth pings)")
+		Expect(counts.Total-counts.Ping).To(Equal(1), "nothing but the HEAD (and auth pings)")
 	})
 
 	DescribeTable("downloads the image",

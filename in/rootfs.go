@@ -73,7 +73,7 @@ func extractAll(ctx context.Context, dir string, downloads []*download, o option
 			return err
 		}
 		o.log.Debugf("extracting layer %d of %d", i+1, len(downloads))
-		if err := extract(a, d.path); err != nil {
+		if err := extract(a, d.name, d.path); err != nil {
 			return fmt.Errorf("extract %s: %w", d.name, err)
 		}
 		// The file is not needed any more; removing it now bounds the
@@ -85,7 +85,7 @@ func extractAll(ctx context.Context, dir string, downloads []*download, o option
 	return a.finish()
 }
 
-func extract(a *applier, path string) error {
+func extract(a *applier, name, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -96,7 +96,7 @@ func extract(a *applier, path string) error {
 		return err
 	}
 	defer zr.Close()
-	a.log.Debugf("%s is %s", filepath.Base(path), kind)
+	a.log.Debugf("%s is %s", name, kind)
 	ra := newReadAhead(zr)
 	defer ra.Close()
 	return a.apply(ra)

@@ -24,6 +24,9 @@ type tree struct {
 	// directory empties it, since a path through it may now resolve
 	// differently.
 	dirs map[string]string
+	// subs are os.Roots opened on resolved directories, so that an
+	// operation on a file in one is a single system call on its name.
+	subs map[string]*os.Root
 }
 
 func openTree(dir string) (*tree, error) {
@@ -34,10 +37,46 @@ func openTree(dir string) (*tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
-	return &tree{root: root, dirs: map[string]string{}}, nil
+	return &tree{root: root, dirs: map[string]string{}, subs: map[string]*os.Root{}}, nil
 }
 
-func (t *tree) Close() error { return t.root.Close() }
+func (t *tree) Close() error {
+	t.forget()
+	return t.root.Close()
+}
+
+// maxSubs bounds the directories held open.
+const maxSubs = 128
+
+// at returns an os.Root on dir, a resolved directory name.
+func (t *tree) at(dir string) (*os.Root, error) {
+	if r, ok := t.subs[dir]; ok {
+		return r, nil
+	}
+	if len(t.subs) >= maxSubs {
+		t.closeSubs()
+	}
+	r, err := t.root.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	t.subs[dir] = r
+	return r, nil
+}
+
+// forget drops every resolution: after a directory or symlink is removed,
+// a path through it may lead elsewhere.
+func (t *tree) forget() {
+	clear(t.dirs)
+	t.closeSubs()
+}
+
+func (t *tree) closeSubs() {
+	for _, r := range t.subs {
+		r.Close()
+	}
+	clear(t.subs)
+}
 
 // rootVFS lets securejoin look at the tree through the os.Root: it sees
 // the tree as "/".
@@ -132,7 +171,7 @@ func (t *tree) removeAll(p string) error {
 		return err
 	}
 	if fi.IsDir() || fi.Mode()&fs.ModeSymlink != 0 {
-		clear(t.dirs)
+		t.forget()
 	}
 	return t.root.RemoveAll(p)
 }
