@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -149,11 +150,20 @@ func runIn(req any, env ...string) result {
 
 // runInto is runIn into dest.
 func runInto(dest string, req any, env ...string) result {
+	return runAs(inBin, nil, dest, req, env...)
+}
+
+// runAs is runInto with the binary bin, as another user (nil: this
+// process's).
+func runAs(bin string, cred *syscall.Credential, dest string, req any, env ...string) result {
 	body, err := json.Marshal(req)
 	Expect(err).NotTo(HaveOccurred())
-	cmd := exec.Command(inBin, dest)
+	cmd := exec.Command(bin, dest)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	cmd.Stdin = bytes.NewReader(body)
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()

@@ -163,6 +163,31 @@ var _ = Describe("format rootfs", func() {
 		Expect(lstat(rootfs(res, "pipe")).Mode().Type()).To(Equal(os.ModeNamedPipe))
 	})
 
+	It("as a non-root user, fills read-only directories and leaves ownership alone", func() {
+		if os.Geteuid() != 0 {
+			Skip("needs root to start the binary as another user")
+		}
+		digest := push(repo, "latest", image(
+			layer(imagetest.Gzip, imagetest.Dir("ro").WithMode(0o555), imagetest.File("ro/a", "1").WithOwner(1000, 1000)),
+			layer(imagetest.Gzip, imagetest.File("ro/b", "2"), imagetest.Opaque("ro"), imagetest.File("tmp/x", "y")),
+		))
+		base, err := os.MkdirTemp("", "in-nonroot-")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(os.RemoveAll, base)
+		Expect(os.Chmod(base, 0o777)).To(Succeed())
+		// gexec's build directory is private to root.
+		bin, err := os.ReadFile(inBin)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.WriteFile(filepath.Join(base, "in"), bin, 0o755)).To(Succeed())
+		nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
+		res := runAs(filepath.Join(base, "in"), nobody, filepath.Join(base, "dest"), request{Source: map[string]any{"repository": repo},
+			Params: map[string]any{"fetch_artifact": true}, Version: resource.Version{Tag: "latest", Digest: digest}})
+		Expect(res.code).To(Equal(0), res.stderr)
+		Expect(tree(rootfs(res, "ro"))).To(ConsistOf("b"))
+		Expect(lstat(rootfs(res, "ro")).Mode().Perm()).To(Equal(os.FileMode(0o555)))
+		Expect(lstat(rootfs(res, "ro/b")).Sys().(*syscall.Stat_t).Uid).To(BeEquivalentTo(65534))
+	})
+
 	It("picks the image of params.platform from an index", func() {
 		mk := func(arch string) v1.Image {
 			return imagetest.MustImage(imagetest.Spec{
