@@ -2,6 +2,7 @@ package in
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -99,6 +100,15 @@ func downloadFrom(ctx context.Context, src resource.Source, req resource.InReque
 			return nil, err
 		}
 		err = writeRootfs(ctx, img, dest, o)
+		if errors.Is(err, errChanged) {
+			// Layers are extracted as they arrive, so bytes a failed
+			// attempt sent may be in rootfs/: start it again, once.
+			o.log.Warnf("%v; extracting the image again", err)
+			if err := os.RemoveAll(filepath.Join(dest, "rootfs")); err != nil {
+				return nil, fmt.Errorf("remove rootfs: %w", err)
+			}
+			err = writeRootfs(ctx, img, dest, o)
+		}
 	case resource.FormatOCI:
 		if _, err := image(); err != nil {
 			return nil, err

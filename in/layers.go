@@ -27,6 +27,10 @@ const (
 type applier struct {
 	t     *tree
 	chown bool // running as root: ownership is restored
+	// uid and gid own what this process creates: directories carry no
+	// setgid bit until finish, so new entries get them, and an entry
+	// already owned that way needs no chown.
+	uid, gid int
 	log   logrus.FieldLogger
 	buf   []byte
 	// dirs are the modes and mtimes of directories, set once all layers
@@ -41,7 +45,8 @@ type dirAttrs struct {
 }
 
 func newApplier(t *tree, chown bool, log logrus.FieldLogger) *applier {
-	return &applier{t: t, chown: chown, log: log, buf: make([]byte, 256<<10), dirs: map[string]dirAttrs{}}
+	return &applier{t: t, chown: chown, uid: os.Geteuid(), gid: os.Getegid(), log: log,
+		buf: make([]byte, 256<<10), dirs: map[string]dirAttrs{}}
 }
 
 // layer is the state of one layer being applied.
@@ -101,40 +106,38 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if fi, err := at.Lstat(base); err == nil && !(fi.IsDir() && hdr.Typeflag == tar.TypeDir) {
-		if err := l.t.removeAll(target); err != nil {
-			return fmt.Errorf("replace %s: %w", name, err)
-		}
-		if at, err = l.t.at(dir); err != nil {
-			return err
+	mode := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+	l.wrote(target)
+	// Create first and look only when something is in the way: most
+	// entries are new, and this spares them a stat.
+	err = l.create(at, base, target, hdr, r, mode)
+	existed := false // a directory kept from a lower layer, with its owner
+	if errors.Is(err, fs.ErrExist) {
+		if fi, lerr := at.Lstat(base); lerr == nil && fi.IsDir() && hdr.Typeflag == tar.TypeDir {
+			err, existed = nil, true
+		} else {
+			// Replace what is there, a symlink itself and never its target.
+			if err := l.t.removeAll(target); err != nil {
+				return fmt.Errorf("replace %s: %w", name, err)
+			}
+			if at, err = l.t.at(dir); err != nil {
+				return err
+			}
+			err = l.create(at, base, target, hdr, r, mode)
 		}
 	}
-	mode := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+	if err != nil {
+		return err
+	}
 	switch hdr.Typeflag {
 	case tar.TypeDir:
-		if err := at.Mkdir(base, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-			return err
-		}
 		l.dirs[target] = dirAttrs{mode: mode, mtime: hdr.ModTime}
-	case tar.TypeReg:
-		l.wrote(target)
-		return l.writeFile(at, base, r, hdr, mode)
+	case tar.TypeReg, tar.TypeLink:
+		return nil // writeFile set the attributes; a link shares its target's
 	case tar.TypeSymlink:
 		l.log.Debugf("symlink %s -> %s", name, hdr.Linkname)
-		// The target is stored as given; it is only ever followed by
-		// resolution rooted at the tree.
-		if err := at.Symlink(hdr.Linkname, base); err != nil {
-			return err
-		}
-	case tar.TypeLink:
-		return l.hardlink(name, target, hdr.Linkname)
-	case tar.TypeFifo:
-		if err := l.mkfifo(at, base); err != nil {
-			return err
-		}
 	}
-	l.wrote(target)
-	if l.chown {
+	if l.needsChown(hdr) || (existed && l.chown) {
 		if err := at.Lchown(base, hdr.Uid, hdr.Gid); err != nil {
 			return err
 		}
@@ -144,6 +147,26 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader) error {
 			return err
 		}
 		return at.Chtimes(base, hdr.ModTime, hdr.ModTime)
+	}
+	return nil
+}
+
+// create makes the entry at base in at; it fails with fs.ErrExist when
+// something is already there, without touching it.
+func (l *layer) create(at *os.Root, base, target string, hdr *tar.Header, r io.Reader, mode fs.FileMode) error {
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		return at.Mkdir(base, 0o700)
+	case tar.TypeReg:
+		return l.writeFile(at, base, r, hdr, mode)
+	case tar.TypeSymlink:
+		// The target is stored as given; it is only ever followed by
+		// resolution rooted at the tree.
+		return at.Symlink(hdr.Linkname, base)
+	case tar.TypeLink:
+		return l.hardlink(target, hdr.Linkname)
+	case tar.TypeFifo:
+		return l.mkfifo(at, base)
 	}
 	return nil
 }
@@ -171,6 +194,12 @@ func (l *layer) whiteout(name string) error {
 	return l.t.removeAll(p)
 }
 
+// needsChown reports whether hdr's owner must be set: only as root, and
+// only when it is not already the creator's.
+func (a *applier) needsChown(hdr *tar.Header) bool {
+	return a.chown && (hdr.Uid != a.uid || hdr.Gid != a.gid)
+}
+
 // writeFile creates base in at and sets its owner, mode and mtime
 // through the open file, which no later rename or symlink can redirect.
 func (l *layer) writeFile(at *os.Root, base string, r io.Reader, hdr *tar.Header, mode fs.FileMode) error {
@@ -178,7 +207,7 @@ func (l *layer) writeFile(at *os.Root, base string, r io.Reader, hdr *tar.Header
 	if err != nil {
 		return err
 	}
-	err = fill(f, r, l.buf, l.chown, hdr, mode)
+	err = fill(f, r, l.buf, l.needsChown(hdr), hdr, mode)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -207,7 +236,7 @@ func fill(f *os.File, r io.Reader, buf []byte, chown bool, hdr *tar.Header, mode
 
 // hardlink links target to linkname, a path in the image resolved like any
 // other (its final element not followed, as link(2) does).
-func (l *layer) hardlink(name, target, linkname string) error {
+func (l *layer) hardlink(target, linkname string) error {
 	clean, err := cleanName(linkname)
 	if err != nil {
 		return fmt.Errorf("hard link to %q: %w", linkname, err)
@@ -219,12 +248,12 @@ func (l *layer) hardlink(name, target, linkname string) error {
 	if err != nil {
 		return err
 	}
-	l.log.Debugf("hard link %s -> %s", name, clean)
-	if err := l.t.root.Link(join(dir, base), target); err != nil {
+	l.log.Debugf("hard link %s -> %s", target, clean)
+	err = l.t.root.Link(join(dir, base), target)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("hard link to %s: %w", clean, err)
 	}
-	l.wrote(target)
-	return nil
+	return err
 }
 
 func (l *layer) mkfifo(at *os.Root, base string) error {

@@ -24,7 +24,8 @@ func retrying(ctx context.Context, p resource.RetryPolicy, log logrus.FieldLogge
 			return nil
 		}
 		var terr *transport.Error
-		if ctx.Err() != nil || n >= p.Attempts || errors.As(err, &terr) {
+		var final *noRetry
+		if ctx.Err() != nil || n >= p.Attempts || errors.As(err, &terr) || errors.As(err, &final) {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		log.Warnf("%s: %v; retrying in %s (attempt %d of %d)", what, err, wait, n+1, p.Attempts)
@@ -33,3 +34,9 @@ func retrying(ctx context.Context, p resource.RetryPolicy, log logrus.FieldLogge
 		wait = min(wait*2, p.MaxWait)
 	}
 }
+
+// noRetry marks an error that another attempt cannot mend.
+type noRetry struct{ err error }
+
+func (e *noRetry) Error() string { return e.err.Error() }
+func (e *noRetry) Unwrap() error { return e.err }

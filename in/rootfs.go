@@ -11,9 +11,9 @@ import (
 
 // writeRootfs writes format rootfs: the layers applied in order into
 // rootfs/, then metadata.json and labels.json. Layers download
-// concurrently into files while earlier ones are extracted; a layer is
-// extracted only once its digest is verified, so no unverified byte ever
-// reaches rootfs/.
+// concurrently into files, and each is extracted, in order, as its file
+// grows. A layer whose blob then fails its digest check fails the step,
+// and the caller removes everything written.
 func writeRootfs(ctx context.Context, img v1.Image, dest string, o options) error {
 	cfg, err := img.ConfigFile()
 	if err != nil {
@@ -40,7 +40,7 @@ func writeRootfs(ctx context.Context, img v1.Image, dest string, o options) erro
 	err = extractAll(ctx, filepath.Join(dest, "rootfs"), downloads, o)
 	cancel()
 	for _, d := range downloads {
-		<-d.done // no download may still write into tmp
+		_ = d.wait() // no download may still write into tmp
 		if err != nil {
 			d.bar.abort()
 		}
@@ -69,12 +69,19 @@ func extractAll(ctx context.Context, dir string, downloads []*download, o option
 	defer t.Close()
 	a := newApplier(t, os.Geteuid() == 0, o.log)
 	for i, d := range downloads {
-		if err := d.wait(ctx); err != nil {
-			return err
-		}
 		o.log.Debugf("extracting layer %d of %d", i+1, len(downloads))
-		if err := extract(a, d.name, d.path); err != nil {
+		if err := extract(a, d); err != nil {
+			// Bad bytes make bad archives: a failed download is the
+			// cause to report (and, if it changed, to start again for).
+			if derr := d.wait(); derr != nil {
+				return derr
+			}
 			return fmt.Errorf("extract %s: %w", d.name, err)
+		}
+		// The tar stream may end before the blob does; the layer counts
+		// only once the whole blob arrived and its digest matched.
+		if err := d.wait(); err != nil {
+			return err
 		}
 		// The file is not needed any more; removing it now bounds the
 		// disk used to the layers in flight.
@@ -85,8 +92,8 @@ func extractAll(ctx context.Context, dir string, downloads []*download, o option
 	return a.finish()
 }
 
-func extract(a *applier, name, path string) error {
-	f, err := os.Open(path)
+func extract(a *applier, d *download) error {
+	f, err := d.follow()
 	if err != nil {
 		return err
 	}
@@ -96,7 +103,7 @@ func extract(a *applier, name, path string) error {
 		return err
 	}
 	defer zr.Close()
-	a.log.Debugf("%s is %s", name, kind)
+	a.log.Debugf("%s is %s", d.name, kind)
 	ra := newReadAhead(zr)
 	defer ra.Close()
 	return a.apply(ra)

@@ -188,6 +188,18 @@ var _ = Describe("format rootfs", func() {
 		Expect(lstat(rootfs(res, "ro/b")).Sys().(*syscall.Stat_t).Uid).To(BeEquivalentTo(65534))
 	})
 
+	It("gives a directory declared again by a later layer that layer's owner", func() {
+		if os.Geteuid() != 0 {
+			Skip("ownership is restored only as root")
+		}
+		res := get(
+			layer(imagetest.Gzip, imagetest.Dir("d").WithOwner(7, 7), imagetest.File("d/f", "1").WithOwner(7, 7)),
+			layer(imagetest.Gzip, imagetest.Dir("d"), imagetest.File("d/f", "2")),
+		)
+		Expect(lstat(rootfs(res, "d")).Sys().(*syscall.Stat_t).Uid).To(BeEquivalentTo(0))
+		Expect(lstat(rootfs(res, "d/f")).Sys().(*syscall.Stat_t).Uid).To(BeEquivalentTo(0))
+	})
+
 	It("picks the image of params.platform from an index", func() {
 		mk := func(arch string) v1.Image {
 			return imagetest.MustImage(imagetest.Spec{
