@@ -117,7 +117,7 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader) error {
 			err, existed = nil, true
 		} else {
 			// Replace what is there, a symlink itself and never its target.
-			if err := l.t.removeAll(target); err != nil {
+			if err := l.remove(target); err != nil {
 				return fmt.Errorf("replace %s: %w", name, err)
 			}
 			if at, err = l.t.at(dir); err != nil {
@@ -191,7 +191,7 @@ func (l *layer) whiteout(name string) error {
 		return nil
 	}
 	l.log.Debugf("whiteout %s", path.Join(path.Dir(name), victim))
-	return l.t.removeAll(p)
+	return l.remove(p)
 }
 
 // needsChown reports whether hdr's owner must be set: only as root, and
@@ -268,6 +268,21 @@ func (l *layer) mkfifo(at *os.Root, base string) error {
 	return nil
 }
 
+// remove deletes p and forgets the directory attributes recorded under
+// it, so that finish never applies them to what replaces p.
+func (a *applier) remove(p string) error {
+	structural, err := a.t.removeAll(p)
+	if err != nil || !structural {
+		return err
+	}
+	for k := range a.dirs {
+		if k == p || strings.HasPrefix(k, p+"/") {
+			delete(a.dirs, k)
+		}
+	}
+	return nil
+}
+
 // wrote records p and its parents as this layer's.
 func (l *layer) wrote(p string) {
 	for p != "." && p != "/" && p != "" {
@@ -294,7 +309,7 @@ func (l *layer) clearLower(dir string) error {
 	for _, n := range names {
 		p := join(dir, n)
 		if _, ours := l.written[p]; !ours {
-			if err := l.t.removeAll(p); err != nil {
+			if err := l.remove(p); err != nil {
 				return err
 			}
 			continue

@@ -89,6 +89,15 @@ var _ = Describe("format rootfs", func() {
 		Expect(tree(filepath.Join(res.dest, "rootfs"))).To(ConsistOf("a", "a/kept", "same"))
 	})
 
+	It("forgets the mode of a directory a later layer deleted", func() {
+		res := get(
+			layer(imagetest.Gzip, imagetest.Dir("d").WithMode(0o500)),
+			layer(imagetest.Gzip, imagetest.Whiteout("d")),
+			layer(imagetest.Gzip, imagetest.File("d/f", "implicit parent")),
+		)
+		Expect(lstat(rootfs(res, "d")).Mode().Perm()).To(Equal(os.FileMode(0o755)))
+	})
+
 	It("empties an opaque directory of lower layers, keeping its mode and owner and this layer's files", func() {
 		res := get(
 			layer(imagetest.Gzip, imagetest.Dir("x").WithMode(0o750).WithOwner(7, 8), imagetest.File("x/old", "1"), imagetest.Dir("x/sub"), imagetest.File("x/sub/old", "1")),

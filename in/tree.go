@@ -159,21 +159,23 @@ func (t *tree) resolve(d string) (string, error) {
 	return rel(resolved), nil
 }
 
-// removeAll deletes p (not following a final symlink). Removing a
-// directory or a symlink forgets the resolved directories, since a path
-// through p may resolve elsewhere once p is replaced.
-func (t *tree) removeAll(p string) error {
+// removeAll deletes p (not following a final symlink) and reports whether
+// it was a directory or a symlink. Removing one of those forgets the
+// resolved directories, since a path through p may resolve elsewhere once
+// p is replaced.
+func (t *tree) removeAll(p string) (bool, error) {
 	fi, err := t.root.Lstat(p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || isNotDir(err):
-		return nil
+		return false, nil
 	case err != nil:
-		return err
+		return false, err
 	}
-	if fi.IsDir() || fi.Mode()&fs.ModeSymlink != 0 {
+	structural := fi.IsDir() || fi.Mode()&fs.ModeSymlink != 0
+	if structural {
 		t.forget()
 	}
-	return t.root.RemoveAll(p)
+	return structural, t.root.RemoveAll(p)
 }
 
 func join(dir, base string) string {
