@@ -31,8 +31,8 @@ type applier struct {
 	// setgid bit until finish, so new entries get them, and an entry
 	// already owned that way needs no chown.
 	uid, gid int
-	log   logrus.FieldLogger
-	buf   []byte
+	log      logrus.FieldLogger
+	buf      []byte
 	// dirs are the modes and mtimes of directories, set once all layers
 	// are written: a read-only directory must stay writable until then,
 	// and writing into a directory changes its mtime.

@@ -3,7 +3,9 @@ package in_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -95,13 +97,27 @@ var _ = Describe("reference only", func() {
 		Expect(res.response().Version.Digest).To(Equal(digest))
 	})
 
-	It("fails naming the repository and digest when the digest is gone", func() {
-		gone := "sha256:" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-		res := runIn(request{Source: map[string]any{"repository": repo}, Version: resource.Version{Tag: "1.0", Digest: gone}}, inPod)
-		Expect(res.code).NotTo(Equal(0))
-		Expect(res.stdout).To(BeEmpty())
-		Expect(res.stderr).To(ContainSubstring(gone))
-		Expect(res.stderr).To(ContainSubstring(repo))
+	DescribeTable("fails naming the repository and digest when the digest is gone",
+		func(env ...string) {
+			gone := "sha256:" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+			res := runIn(request{Source: map[string]any{"repository": repo}, Version: resource.Version{Tag: "1.0", Digest: gone}}, env...)
+			Expect(res.code).NotTo(Equal(0))
+			Expect(res.stdout).To(BeEmpty())
+			Expect(res.stderr).To(ContainSubstring("digest " + gone + " is not in " + repo))
+			Expect(tree(res.dest)).To(BeEmpty())
+		},
+		Entry("reference only", inPod),
+		Entry("full download"),
+	)
+
+	It("refuses to run without a destination, in one line", func() {
+		cmd := exec.Command(inBin)
+		cmd.Env = []string{}
+		cmd.Stdin = strings.NewReader(`{"source":{"repository":"` + repo + `"},"version":{"tag":"1.0","digest":"` + digest + `"}}`)
+		out, err := cmd.Output()
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(BeEmpty())
+		Expect(string(err.(*exec.ExitError).Stderr)).To(MatchRegexp(`^error: in needs its destination directory as its first argument[^\n]*\n$`))
 	})
 
 	It("adds the labels and annotations the regexes select, as registry-image", func() {
