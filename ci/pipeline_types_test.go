@@ -16,9 +16,10 @@ type pipeline struct {
 }
 
 type resourceType struct {
-	Name   string         `json:"name"`
-	Type   string         `json:"type"`
-	Source map[string]any `json:"source"`
+	Name     string         `json:"name"`
+	Type     string         `json:"type"`
+	Produces string         `json:"produces"`
+	Source   map[string]any `json:"source"`
 }
 
 type resource struct {
