@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -44,6 +45,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "imagebuild:", err)
 		os.Exit(1)
@@ -147,7 +151,8 @@ func printSizes(w io.Writer, idx v1.ImageIndex) error {
 func parse(ctx context.Context, args []string, stderr io.Writer) (config, error) {
 	var c config
 	fl := flag.NewFlagSet("imagebuild", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	// Errors are reported once, on one line, by main; -h prints the flags.
+	fl.SetOutput(io.Discard)
 	var tags, created, published string
 	fl.StringVar(&c.module, "C", ".", "the module's root `directory`")
 	fl.StringVar(&c.layout, "layout", "", "write the index as an OCI image layout into this new `directory`")
@@ -163,7 +168,12 @@ func parse(ctx context.Context, args []string, stderr io.Writer) (config, error)
 	fl.StringVar(&c.meta.Source, "source", defaultSource, "the repository's `URL`")
 	fl.StringVar(&created, "created", os.Getenv("SOURCE_DATE_EPOCH"), "the creation time in `seconds` since the epoch (default: $SOURCE_DATE_EPOCH, else the commit time)")
 	if err := fl.Parse(args); err != nil {
-		return c, err
+		if errors.Is(err, flag.ErrHelp) {
+			fl.SetOutput(stderr)
+			fl.PrintDefaults()
+			return c, err
+		}
+		return c, fmt.Errorf("%w (see -h)", err)
 	}
 	if fl.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q: every input is a flag (see -h)", fl.Arg(0))

@@ -85,6 +85,7 @@ var _ = Describe("building", func() {
 		},
 		Entry("no layout", "no -layout", "-version", "v1"),
 		Entry("a stray argument", `unexpected argument "image"`, "image"),
+		Entry("an unknown flag", `flag provided but not defined: -layuot`, "-layuot", "x"),
 		Entry("a bad time", `parse creation time "yesterday"`, "-layout", "/tmp/never", "-version", "v1", "-revision", "abc", "-created", "yesterday"),
 	)
 
