@@ -92,7 +92,7 @@ var _ = Describe("Decide", func() {
 			types: []hook.ResourceType{customType("mine", "registry-image", "")}, skip: true, eligible: true,
 			reason: "the resource declares produces: registry-image"}),
 		Entry("produces naming something else", decideCase{typ: "mine",
-			types: []hook.ResourceType{customType("mine", "registry-image", "helm-chart")},
+			types:  []hook.ResourceType{customType("mine", "registry-image", "helm-chart")},
 			reason: "declares produces: helm-chart, not registry-image"}),
 		Entry("the type it is fetched with does not count", decideCase{typ: "mine",
 			types:  []hook.ResourceType{customType("mine", "registry-image", "")},

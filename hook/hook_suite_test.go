@@ -1,6 +1,8 @@
 package hook_test
 
 import (
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -33,7 +35,7 @@ type testRegistry struct {
 
 func startRegistry() *testRegistry {
 	r := &testRegistry{}
-	inner := registry.New(registry.Logger(nil))
+	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.URL.Path != "/v2/" {
 			r.mu.Lock()
