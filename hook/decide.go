@@ -34,17 +34,42 @@ var ErrUnevaluated = errors.New("unevaluated ((var))")
 // skip_download that is not a bool, skip_download on a type that produces
 // no image, a leftover ((var)), an invalid source.
 func (h *Hook) Decide(ctx context.Context, step GetStep) (Decision, error) {
-	typeName := step.Resource.Type
-	entry := findType(step.ResourceTypes, typeName)
+	d, err := h.Classify(ctx, step)
+	if err != nil || !d.Eligible {
+		return d, err
+	}
 	var defaults map[string]any
-	if entry != nil {
+	if entry := findType(step.ResourceTypes, step.Resource.Type); entry != nil {
 		defaults = entry.Defaults
 	}
 	evaluated := step.EvaluatedSource
 	if evaluated == nil {
 		evaluated = step.Resource.Source
 	}
-	fetch, where, err := FetchArtifact(step.Params, evaluated, defaults)
+	if d.Source, err = decodeSource(mergeSource(defaults, evaluated)); err != nil {
+		return Decision{}, err
+	}
+	if d.Params, err = decodeParams(step.Params); err != nil {
+		return Decision{}, err
+	}
+	return d, nil
+}
+
+// Classify is Decide without decoding the source: the same answer and
+// reason, for a static view of a pipeline whose sources still hold
+// ((vars)) (refimage explain). Only fetch_artifact and skip_download are
+// read; Source and Params stay empty.
+func (h *Hook) Classify(ctx context.Context, step GetStep) (Decision, error) {
+	typeName := step.Resource.Type
+	var defaults map[string]any
+	if entry := findType(step.ResourceTypes, typeName); entry != nil {
+		defaults = entry.Defaults
+	}
+	source := step.EvaluatedSource
+	if source == nil {
+		source = step.Resource.Source
+	}
+	fetch, where, err := FetchArtifact(step.Params, source, defaults)
 	if err != nil {
 		return Decision{}, err
 	}
@@ -52,7 +77,6 @@ func (h *Hook) Decide(ctx context.Context, step GetStep) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
-
 	produces, why := h.producesImage(ctx, step.ResourceTypes, typeName, step.Resource.Produces, map[string]bool{})
 	if !produces {
 		if skipDownload != nil && *skipDownload {
@@ -60,14 +84,7 @@ func (h *Hook) Decide(ctx context.Context, step GetStep) (Decision, error) {
 		}
 		return Decision{Reason: "run a pod: " + why}, nil
 	}
-
 	d := Decision{Eligible: true}
-	if d.Source, err = decodeSource(mergeSource(defaults, evaluated)); err != nil {
-		return Decision{}, err
-	}
-	if d.Params, err = decodeParams(step.Params); err != nil {
-		return Decision{}, err
-	}
 	switch {
 	case fetch != nil && *fetch:
 		d.Reason = fmt.Sprintf("run a pod: %s is true, so the step downloads the image's bytes (%s)", where, why)
@@ -134,7 +151,7 @@ func (h *Hook) producesImage(ctx context.Context, types []ResourceType, typeName
 	case seen[typeName]:
 		return false, fmt.Sprintf("resource_types[%s] is fetched with itself (a cycle)", typeName)
 	case h.labels == nil:
-		return false, fmt.Sprintf("resource_types[%s] declares no produces (label lookup is off)", typeName)
+		return false, fmt.Sprintf("resource_types[%s] declares no produces, and its image's %s label is not looked up", typeName, ProducesLabel)
 	}
 	seen[typeName] = true
 	img, err := h.decideTypeImage(ctx, types, entry, seen)

@@ -96,7 +96,7 @@ var _ = Describe("Decide", func() {
 			reason: "declares produces: helm-chart, not registry-image"}),
 		Entry("the type it is fetched with does not count", decideCase{typ: "mine",
 			types:  []hook.ResourceType{customType("mine", "registry-image", "")},
-			reason: "run a pod: resource_types[mine] declares no produces (label lookup is off)"}),
+			reason: "run a pod: resource_types[mine] declares no produces, and its image's io.github.refimage.produces label is not looked up"}),
 		Entry("a custom type named registry-image shadows the base type", decideCase{typ: "registry-image",
 			types:  []hook.ResourceType{customType("registry-image", "registry-image", "")},
 			reason: "resource_types[registry-image] declares no produces"}),
