@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	yamlv3 "go.yaml.in/yaml/v3"
@@ -107,6 +108,8 @@ func (s step) children() []step {
 	return out
 }
 
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
 // parsePipeline reads a pipeline file with sigs.k8s.io/yaml; a mistake is
 // reported with its line, found in the YAML node tree.
 func parsePipeline(file string, data []byte) (*pipeline, error) {
@@ -118,10 +121,13 @@ func parsePipeline(file string, data []byte) (*pipeline, error) {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {
 		line := lineOf(data, strings.Split(typeErr.Field, "."), typeErr.Value)
-		return nil, fmt.Errorf("%s:%d: %s must not be a %s", file, line, typeErr.Field, typeErr.Value)
+		return nil, fmt.Errorf("%s:%d: %s must be %s, not %s", file, line, typeErr.Field, goKind(typeErr.Type.Kind().String()), jsonKind(typeErr.Value))
 	}
 	// The YAML parser's own errors carry "line N" already.
 	msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		return nil, fmt.Errorf("%s:%s: %s", file, m[1], m[2])
+	}
 	return nil, fmt.Errorf("%s: %s", file, msg)
 }
 
@@ -242,4 +248,28 @@ func kindOf(n *yamlv3.Node) string {
 		return "string"
 	}
 	return ""
+}
+
+func goKind(k string) string {
+	switch k {
+	case "slice", "array":
+		return "a list"
+	case "struct", "map", "ptr":
+		return "a mapping"
+	case "bool":
+		return "true or false"
+	case "string":
+		return "a string"
+	}
+	return "a " + k
+}
+
+func jsonKind(v string) string {
+	switch v {
+	case "object":
+		return "a mapping"
+	case "array":
+		return "a list"
+	}
+	return "a " + v
 }
