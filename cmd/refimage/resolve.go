@@ -79,9 +79,9 @@ func resolve(ctx context.Context, env cli.Env, req resolveRequest, opts ...hook.
 	if err != nil {
 		return nil, err
 	}
-	env.Log.Info(d.Reason)
 	resp := resolveResponse{Decision: d}
 	if !d.Skip {
+		env.Log.Info(d.Reason)
 		return resp, nil
 	}
 	res, err := h.Resolve(ctx, d, req.Version)
@@ -109,5 +109,7 @@ func resolve(ctx context.Context, env cli.Env, req resolveRequest, opts ...hook.
 		objs.ConfigMap, objs.Volume, objs.VolumeMount = cm, &vol, &mount
 	}
 	resp.Kubernetes = objs
+	// Logged last, so that a failure is the only line on stderr.
+	env.Log.Info(d.Reason)
 	return resp, nil
 }
