@@ -5,21 +5,13 @@ package e2e_test
 import (
 	"archive/tar"
 	"bytes"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -27,6 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/refimage/refimage/internal/registrytest"
 )
 
 // taskSource is the task's program: it prints its arguments and a file
@@ -98,39 +92,11 @@ func taskImage(marker string) v1.Image {
 	return img
 }
 
-// authRegistry is ggcr's registry behind TLS and basic auth on loopback.
-type authRegistry struct {
-	Host, CAPEM, User, Password string
-	Pool                        *x509.CertPool
-}
-
-func startAuthRegistry(user, password string) *authRegistry {
-	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		GinkgoWriter.Printf("registry: %s %s (authorization sent: %v)\n", r.Method, r.URL.Path, r.Header.Get("Authorization") != "")
-		if u, p, ok := r.BasicAuth(); !ok || u != user || p != password {
-			w.Header().Set("WWW-Authenticate", `Basic realm="refimage-e2e"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		inner.ServeHTTP(w, r)
-	}))
-	DeferCleanup(srv.Close)
-	pool := x509.NewCertPool()
-	pool.AddCert(srv.Certificate())
-	return &authRegistry{
-		Host:  strings.TrimPrefix(srv.URL, "https://"),
-		CAPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})),
-		User:  user, Password: password, Pool: pool,
-	}
-}
-
-func (r *authRegistry) push(img v1.Image, repo, tag string) v1.Hash {
-	tr := remote.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: r.Pool, MinVersion: tls.VersionTLS12}
-	ref, err := name.NewTag(r.Host + "/" + repo + ":" + tag)
+// push writes img under repo:tag on the registry, as an upstream put would.
+func push(reg *registrytest.Registry, img v1.Image, ref string) v1.Hash {
+	tag, err := name.NewTag(reg.Repo(ref))
 	Expect(err).NotTo(HaveOccurred())
-	Expect(remote.Write(ref, img, remote.WithTransport(tr), remote.WithAuth(&authn.Basic{Username: r.User, Password: r.Password}))).To(Succeed())
+	Expect(remote.Write(tag, img, reg.RemoteOptions()...)).To(Succeed())
 	d, err := img.Digest()
 	Expect(err).NotTo(HaveOccurred())
 	return d

@@ -17,6 +17,7 @@ import (
 
 	"github.com/refimage/refimage/hook"
 	"github.com/refimage/refimage/hook/kube"
+	"github.com/refimage/refimage/internal/registrytest"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -52,16 +53,19 @@ var _ = Describe("A task pod run by containerd", func() {
 	It("pulls the pinned reference with the generated secret's credentials and runs the task in it", func() {
 		ctx := context.Background()
 		c := startContainerd()
-		reg := startAuthRegistry("robot", "e2e-s3cret")
+		// The real CNCF registry, TLS with a private CA, htpasswd auth.
+		reg, err := registrytest.StartDistribution(registrytest.WithTLS(), registrytest.WithBasicAuth("robot", "e2e-s3cret"))
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(reg.Close)
 
 		By("job A pushes v1; the tag then moves to v2")
-		v1Digest := reg.push(taskImage("v1"), "team/app", "latest")
+		v1Digest := push(reg, taskImage("v1"), "team/app:latest")
 		upstream := resource.Version{Tag: "latest", Digest: v1Digest.String()}
-		reg.push(taskImage("v2"), "team/app", "latest")
+		push(reg, taskImage("v2"), "team/app:latest")
 
 		By("job B's get: the hook decides and resolves with no pod")
-		source := map[string]any{"repository": reg.Host + "/team/app", "username": reg.User, "password": reg.Password,
-			"ca_certs": []any{reg.CAPEM}}
+		source := map[string]any{"repository": reg.Repo("team/app"), "username": reg.Username, "password": reg.Password,
+			"ca_certs": []any{string(reg.CACertPEM)}}
 		h := hook.New(hook.WithLabeler(nil))
 		d, err := h.Decide(ctx, hook.GetStep{Resource: hook.Resource{Type: "registry-image", Source: source}, EvaluatedSource: source})
 		Expect(err).NotTo(HaveOccurred())
@@ -75,7 +79,7 @@ var _ = Describe("A task pod run by containerd", func() {
 		Expect(secret).NotTo(BeNil())
 
 		By("containerd pulls the pinned reference with the secret's credentials, trusting the registry's CA as a node would")
-		hostsDir := nodeRegistryConfig(res.Registry, reg.CAPEM)
+		hostsDir := nodeRegistryConfig(res.Registry, string(reg.CACertPEM))
 		c.ctr("images", "pull", "--snapshotter", "native", "--hosts-dir", hostsDir,
 			"--user", credentialsFromSecret(secret, res.Registry), image)
 

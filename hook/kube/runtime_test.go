@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +13,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
@@ -22,8 +27,21 @@ import (
 
 	"github.com/refimage/refimage/hook"
 	"github.com/refimage/refimage/hook/kube"
+	"github.com/refimage/refimage/internal/registrytest"
 	"github.com/refimage/refimage/resource"
 )
+
+// push writes a random two-layer image, as an upstream put would.
+func push(reg *registrytest.Registry, ref string) v1.Hash {
+	img, err := random.Image(256, 2)
+	Expect(err).NotTo(HaveOccurred())
+	tag, err := name.NewTag(reg.Repo(ref))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(remote.Write(tag, img, reg.RemoteOptions()...)).To(Succeed())
+	d, err := img.Digest()
+	Expect(err).NotTo(HaveOccurred())
+	return d
+}
 
 const namespace = "concourse-main"
 
@@ -107,7 +125,7 @@ func (rt *simRuntime) runTask(ctx context.Context, build, task, inputPath string
 var _ = Describe("A simulated runtime driving a two-job pipeline", Ordered, func() {
 	var (
 		ctx      = context.Background()
-		reg      *authRegistry
+		reg      *registrytest.Registry
 		rt       *simRuntime
 		appImage pipelineResource
 		upstream resource.Version
@@ -116,17 +134,20 @@ var _ = Describe("A simulated runtime driving a two-job pipeline", Ordered, func
 		inPath, err := gexec.Build("github.com/refimage/refimage/cmd/in")
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(gexec.CleanupBuildArtifacts)
-		reg = startAuthRegistry("robot", "s3cret-pass")
+		// The real CNCF registry, TLS with a private CA, htpasswd auth.
+		reg, err = registrytest.StartDistribution(registrytest.WithTLS(), registrytest.WithBasicAuth("robot", "s3cret-pass"))
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(reg.Close)
 		appImage = pipelineResource{name: "app-image", source: map[string]any{
-			"repository": reg.Host + "/team/app", "username": reg.User, "password": reg.Password,
-			"ca_certs": []any{reg.CAPEM},
+			"repository": reg.Repo("team/app"), "username": reg.Username, "password": reg.Password,
+			"ca_certs": []any{string(reg.CACertPEM)},
 		}}
 		rt = &simRuntime{api: fake.NewClientset(), hook: hook.New(hook.WithLabeler(nil)), inPath: inPath}
 
 		By("job A: put app-image pushes v1 (with ggcr until out lands)")
-		upstream = resource.Version{Tag: "latest", Digest: reg.push("team/app", "latest").String()}
+		upstream = resource.Version{Tag: "latest", Digest: push(reg, "team/app:latest").String()}
 		By("the tag then moves on")
-		reg.push("team/app", "latest")
+		push(reg, "team/app:latest")
 	})
 
 	It("job B: get with passed: [A] runs no pod, and the task pod pulls the pinned reference", func() {
@@ -170,7 +191,9 @@ var _ = Describe("A simulated runtime driving a two-job pipeline", Ordered, func
 		By("without the secret the registry refuses the pull")
 		GinkgoT().Setenv("DOCKER_CONFIG", GinkgoT().TempDir())
 		_, err = remote.Image(ref, remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithTransport(reg.Transport()))
-		Expect(err).To(MatchError(ContainSubstring("401")))
+		var terr *transport.Error
+		Expect(errors.As(err, &terr)).To(BeTrue(), "%v", err)
+		Expect(terr.StatusCode).To(Equal(http.StatusUnauthorized))
 	})
 
 	It("job B with fetch_artifact: true runs a get pod with the real in binary", func() {
