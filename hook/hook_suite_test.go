@@ -1,22 +1,17 @@
 package hook_test
 
 import (
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/refimage/refimage/internal/registrytest"
 )
 
 func TestHook(t *testing.T) {
@@ -24,41 +19,28 @@ func TestHook(t *testing.T) {
 	RunSpecs(t, "Hook Suite")
 }
 
-// testRegistry is ggcr's in-process registry on loopback, counting the
-// requests it serves (pings excluded) by method.
+// testRegistry is ggcr's in-process registry behind the harness's
+// counting proxy.
 type testRegistry struct {
-	Host string
-	srv  *httptest.Server
-	mu   sync.Mutex
-	reqs []string
+	*registrytest.Proxy
 }
 
 func startRegistry() *testRegistry {
-	r := &testRegistry{}
-	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.URL.Path != "/v2/" {
-			r.mu.Lock()
-			r.reqs = append(r.reqs, req.Method+" "+req.URL.Path)
-			r.mu.Unlock()
-		}
-		inner.ServeHTTP(w, req)
-	}))
-	DeferCleanup(r.srv.Close)
-	r.Host = strings.TrimPrefix(r.srv.URL, "http://")
-	return r
+	target := registrytest.NewInProcess()
+	DeferCleanup(target.Close)
+	proxy := registrytest.NewProxy(target)
+	DeferCleanup(proxy.Close)
+	return &testRegistry{Proxy: proxy}
 }
 
-// Requests returns the requests since the last call, and forgets them.
-func (r *testRegistry) Requests() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.reqs
-	r.reqs = nil
-	return out
+// Requests returns the requests counted since the last call, and forgets them.
+func (r *testRegistry) Requests() registrytest.RequestCounts {
+	c := r.Counts()
+	r.Reset()
+	return c
 }
 
-// push writes a random image with labels (and annotations) under tag.
+// push writes a random image with labels under tag.
 func (r *testRegistry) push(repo, tag string, labels map[string]string) v1.Hash {
 	img, err := random.Image(64, 1)
 	Expect(err).NotTo(HaveOccurred())
@@ -70,11 +52,11 @@ func (r *testRegistry) push(repo, tag string, labels map[string]string) v1.Hash 
 		img, err = mutate.ConfigFile(img, cfg)
 		Expect(err).NotTo(HaveOccurred())
 	}
-	ref, err := name.NewTag(r.Host + "/" + repo + ":" + tag)
+	ref, err := name.NewTag(r.Repo(repo + ":" + tag))
 	Expect(err).NotTo(HaveOccurred())
-	Expect(remote.Write(ref, img)).To(Succeed())
+	Expect(remote.Write(ref, img, r.RemoteOptions()...)).To(Succeed())
 	digest, err := img.Digest()
 	Expect(err).NotTo(HaveOccurred())
-	r.Requests()
+	r.Reset()
 	return digest
 }

@@ -44,13 +44,15 @@ var _ = Describe("Resolve", func() {
 		Expect(res.Registry).To(Equal(reg.Host))
 		Expect(res.Auth).To(BeNil())
 		Expect(res.Warnings).To(BeEmpty())
-		Expect(reg.Requests()).To(Equal([]string{"HEAD /v2/team/app/manifests/" + digest.String()}))
+		counts := reg.Requests()
+		Expect(counts.ManifestHEAD).To(Equal(1))
+		Expect(counts.Total).To(Equal(counts.Ping+1), "one HEAD besides the auth ping: %+v", counts)
 
 		By("making no request for a digest it has proven")
 		again, err := h.Resolve(ctx, decide(map[string]any{"repository": repo}), v)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(again).To(Equal(res))
-		Expect(reg.Requests()).To(BeEmpty())
+		Expect(reg.Requests().Total).To(BeZero(), "not even a ping")
 	})
 
 	It("resolves a version with only a tag with one HEAD, and says so", func() {
@@ -60,7 +62,9 @@ var _ = Describe("Resolve", func() {
 		Expect(res.Version).To(Equal(resource.Version{Tag: "moving", Digest: digest.String()}))
 		Expect(res.Reference).To(HaveSuffix("@" + digest.String()))
 		Expect(res.Warnings).To(ConsistOf(ContainSubstring(`version "moving" had no digest: resolved tag moving to ` + digest.String())))
-		Expect(reg.Requests()).To(Equal([]string{"HEAD /v2/team/app/manifests/moving"}))
+		counts := reg.Requests()
+		Expect(counts.ManifestHEAD).To(Equal(1))
+		Expect(counts.Total).To(Equal(counts.Ping+1), "one HEAD besides the auth ping: %+v", counts)
 	})
 
 	DescribeTable("errors",
@@ -141,5 +145,58 @@ var _ = Describe("Check", func() {
 	It("refuses a type that produces no image", func() {
 		_, _, err := hook.New().Check(context.Background(), hook.Decision{}, nil)
 		Expect(err).To(MatchError(hook.ErrNotEligible))
+	})
+})
+
+var _ = Describe("The label rule against a registry", func() {
+	var (
+		reg *testRegistry
+		ctx = context.Background()
+	)
+	BeforeEach(func() { reg = startRegistry() })
+
+	step := func(typeSource map[string]any, version *resource.Version) hook.GetStep {
+		return hook.GetStep{
+			Resource: hook.Resource{Type: "refimage", Source: map[string]any{"repository": "registry.example.test/team/app"}},
+			ResourceTypes: []hook.ResourceType{{Name: "refimage", Type: "registry-image", Source: typeSource, Version: version}},
+		}
+	}
+
+	It("reads the label of the type's checked version once per digest", func() {
+		digest := reg.push("types/refimage", "1", refimageLabels)
+		h := hook.New()
+		s := step(map[string]any{"repository": reg.Repo("types/refimage")}, &resource.Version{Tag: "1", Digest: digest.String()})
+		for range 2 {
+			d, err := h.Decide(ctx, s)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(d.Skip).To(BeTrue())
+			Expect(d.Reason).To(ContainSubstring("the image of resource_types[refimage] (" + digest.String() + ") carries the label"))
+		}
+		counts := reg.Requests()
+		Expect(counts.ManifestGET).To(Equal(1))
+		Expect(counts.BlobGET).To(Equal(1), "the config blob, no layer")
+	})
+
+	It("checks the type's source in process when the runtime gives no version", func() {
+		digest := reg.push("types/refimage", "latest", refimageLabels)
+		d, err := hook.New().Decide(ctx, step(map[string]any{"repository": reg.Repo("types/refimage"), "tag": "latest"}, nil))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Skip).To(BeTrue())
+		Expect(d.Reason).To(ContainSubstring(digest.String()))
+	})
+
+	It("runs a pod for a type whose image has no label", func() {
+		digest := reg.push("types/other", "1", map[string]string{"maintainer": "someone"})
+		d, err := hook.New().Decide(ctx, step(map[string]any{"repository": reg.Repo("types/other")}, &resource.Version{Digest: digest.String()}))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Skip).To(BeFalse())
+		Expect(d.Reason).To(Equal("run a pod: resource_types[refimage] declares no produces, and its image " + digest.String() + " has no label io.github.refimage.produces=registry-image"))
+	})
+
+	It("runs a pod, and says why, when the type's image cannot be read", func() {
+		d, err := hook.New().Decide(ctx, step(map[string]any{"repository": reg.Repo("types/missing")}, &resource.Version{Digest: "sha256:" + fmt.Sprintf("%064d", 2)}))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Skip).To(BeFalse())
+		Expect(d.Reason).To(ContainSubstring("the labels of " + reg.Repo("types/missing") + "@sha256:"))
 	})
 })
