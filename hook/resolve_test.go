@@ -157,7 +157,7 @@ var _ = Describe("The label rule against a registry", func() {
 
 	step := func(typeSource map[string]any, version *resource.Version) hook.GetStep {
 		return hook.GetStep{
-			Resource: hook.Resource{Type: "refimage", Source: map[string]any{"repository": "registry.example.test/team/app"}},
+			Resource:      hook.Resource{Type: "refimage", Source: map[string]any{"repository": "registry.example.test/team/app"}},
 			ResourceTypes: []hook.ResourceType{{Name: "refimage", Type: "registry-image", Source: typeSource, Version: version}},
 		}
 	}
