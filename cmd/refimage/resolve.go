@@ -24,7 +24,11 @@ type resolveRequest struct {
 	Type          string              `json:"type"`
 	Produces      string              `json:"produces,omitempty"`
 	ResourceTypes []hook.ResourceType `json:"resource_types,omitempty"`
-	Kubernetes    *kubeRequest        `json:"kubernetes,omitempty"`
+	// TypeImage asks the other question: can the image of the custom type
+	// Type itself (its resource_types entry's source, at Version) be
+	// resolved with no pod? Source and Params are then not used.
+	TypeImage  bool         `json:"type_image,omitempty"`
+	Kubernetes *kubeRequest `json:"kubernetes,omitempty"`
 }
 
 type kubeRequest struct {
@@ -70,12 +74,18 @@ type kubeObjects struct {
 // what in would have written, the pinned reference and the objects.
 func resolve(ctx context.Context, env cli.Env, req resolveRequest, opts ...hook.Option) (any, error) {
 	h := hook.New(opts...)
-	d, err := h.Decide(ctx, hook.GetStep{
-		Resource:        hook.Resource{Type: req.Type, Source: req.Source, Produces: req.Produces},
-		ResourceTypes:   req.ResourceTypes,
-		Params:          req.Params,
-		EvaluatedSource: req.Source,
-	})
+	var d hook.Decision
+	var err error
+	if req.TypeImage {
+		d, err = h.DecideTypeImage(ctx, req.ResourceTypes, req.Type)
+	} else {
+		d, err = h.Decide(ctx, hook.GetStep{
+			Resource:        hook.Resource{Type: req.Type, Source: req.Source, Produces: req.Produces},
+			ResourceTypes:   req.ResourceTypes,
+			Params:          req.Params,
+			EvaluatedSource: req.Source,
+		})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -78,6 +78,22 @@ var _ = Describe("refimage resolve", func() {
 		Expect(k.VolumeMount.MountPath).To(Equal("/tmp/build/1/app-image"))
 	})
 
+	It("resolves a custom type's own image when the type it is fetched with produces images", func() {
+		host := startRegistry()
+		digest := push(host + "/types/slack:1").String()
+		s := resolve(`{
+			"type": "slack", "type_image": true,
+			"resource_types": [{"name": "slack", "type": "registry-image", "source": {"repository": "` + host + `/types/slack"}}],
+			"version": {"tag": "1", "digest": "` + digest + `"}
+		}`)
+		Expect(s.ExitCode()).To(Equal(0), string(s.Err.Contents()))
+		var out resolveOutput
+		Expect(json.Unmarshal(s.Out.Contents(), &out)).To(Succeed())
+		Expect(out.Decision.Reason).To(Equal("no pod: type slack is fetched with registry-image, and registry-image is the base type that produces images"))
+		Expect(out.Reference).To(Equal(host + "/types/slack@" + digest))
+		Expect(out.Kubernetes.Secret).To(BeNil())
+	})
+
 	It("prints only the decision for a step that needs a pod", func() {
 		s := resolve(`{"type": "git", "source": {"uri": "https://git.example.test/x.git"}, "version": {"ref": "abc"}}`)
 		Expect(s.ExitCode()).To(Equal(1))
