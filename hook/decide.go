@@ -69,9 +69,19 @@ func (h *Hook) Classify(ctx context.Context, step GetStep) (Decision, error) {
 	if source == nil {
 		source = step.Resource.Source
 	}
-	fetch, where, err := FetchArtifact(step.Params, source, defaults)
+	// Every layer is read, so that a malformed value is an error even where
+	// a higher layer decides.
+	stepFetch, err := boolParam(step.Params, ControlParamFetchArtifact, "params")
 	if err != nil {
 		return Decision{}, err
+	}
+	_, srcWhere, err := FetchArtifact(nil, source, defaults)
+	if err != nil {
+		return Decision{}, err
+	}
+	srcFetch, _ := boolParam(source, ControlParamFetchArtifact, "source")
+	if srcFetch == nil {
+		srcFetch, _ = boolParam(defaults, ControlParamFetchArtifact, "defaults")
 	}
 	skipDownload, err := boolParam(step.Params, "skip_download", "params")
 	if err != nil {
@@ -85,14 +95,22 @@ func (h *Hook) Classify(ctx context.Context, step GetStep) (Decision, error) {
 		return Decision{Reason: "run a pod: " + why}, nil
 	}
 	d := Decision{Eligible: true}
-	switch {
-	case fetch != nil && *fetch:
-		d.Reason = fmt.Sprintf("run a pod: %s is true, so the step downloads the image's bytes (%s)", where, why)
-	case fetch != nil:
-		d.Skip, d.Reason = true, fmt.Sprintf("no pod: %s and %s is false", why, where)
-	default:
+	if stepFetch == nil && srcFetch == nil && (skipDownload == nil || !*skipDownload) {
 		d.Skip, d.Reason = true, fmt.Sprintf("no pod: %s and fetch_artifact is not set", why)
+		return d, nil
 	}
+	// The same precedence as in's, from the same function.
+	mode, modeWhy := resource.ChooseMode(
+		resource.GetParams{FetchArtifact: stepFetch, SkipDownload: skipDownload != nil && *skipDownload},
+		resource.Source{FetchArtifact: srcFetch}, true)
+	if srcWhere == "defaults."+ControlParamFetchArtifact {
+		modeWhy = strings.Replace(modeWhy, "source.fetch_artifact", "defaults.fetch_artifact (the type's)", 1)
+	}
+	if mode == resource.FullDownload {
+		d.Reason = fmt.Sprintf("run a pod: %s, so the step downloads the image's bytes (%s)", modeWhy, why)
+		return d, nil
+	}
+	d.Skip, d.Reason = true, fmt.Sprintf("no pod: %s and %s", why, modeWhy)
 	return d, nil
 }
 
