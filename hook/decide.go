@@ -29,6 +29,19 @@ type Decision struct {
 // ((var)): the runtime must pass the credential-evaluated source.
 var ErrUnevaluated = errors.New("unevaluated ((var))")
 
+// UnevaluatedError names the field that still holds a ((var)).
+type UnevaluatedError struct {
+	Field string // "source.password"
+	Var   string // "((registry-password))"
+}
+
+func (e *UnevaluatedError) Error() string {
+	return fmt.Sprintf("read %s: %s is %v: the runtime must pass the credential-evaluated value", e.Field, e.Var, ErrUnevaluated)
+}
+
+// Is makes errors.Is(err, ErrUnevaluated) true.
+func (e *UnevaluatedError) Is(target error) bool { return target == ErrUnevaluated }
+
 // Decide says whether a get step can skip its pod. Its errors are
 // configuration mistakes the pipeline author must fix: a fetch_artifact or
 // skip_download that is not a bool, skip_download on a type that produces

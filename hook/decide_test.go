@@ -149,7 +149,7 @@ var _ = Describe("Decide", func() {
 			[]hook.ResourceType{withDefaults(customType("refimage", "registry-image", "registry-image"), map[string]any{"fetch_artifact": "yes"})}, nil, src(),
 			"read defaults.fetch_artifact"),
 		Entry("fetch_artifact still a var", "registry-image", nil, map[string]any{"fetch_artifact": "((fetch))"}, src(),
-			`"((fetch))" is unevaluated ((var))`),
+			"read params.fetch_artifact: ((fetch)) is unevaluated ((var))"),
 		Entry("skip_download on a type that produces no image", "git", nil, map[string]any{"skip_download": true}, src(),
 			"params.skip_download is true, but git is a base type that produces no image"),
 		Entry("skip_download not a bool", "registry-image", nil, map[string]any{"skip_download": "yes"}, src(),

@@ -36,7 +36,7 @@ func boolParam(values map[string]any, key, where string) (*bool, error) {
 	b, ok := raw.(bool)
 	if !ok {
 		if s, isString := raw.(string); isString && varPattern.MatchString(s) {
-			return nil, fmt.Errorf("read %s.%s: %q is %w: pass the credential-evaluated value", where, key, s, ErrUnevaluated)
+			return nil, &UnevaluatedError{Field: where + "." + key, Var: s}
 		}
 		return nil, fmt.Errorf("read %s.%s: %s must be true or false, not %s", where, key, key, describe(raw))
 	}
@@ -108,7 +108,7 @@ func findVar(path string, v any) (string, string) {
 func decodeSource(values map[string]any) (resource.Source, error) {
 	var src resource.Source
 	if p, m := findVar("source", values); p != "" {
-		return src, fmt.Errorf("read %s: %s is %w: the runtime must pass the credential-evaluated source", p, m, ErrUnevaluated)
+		return src, &UnevaluatedError{Field: p, Var: m}
 	}
 	if err := decodeStrict(values, &src); err != nil {
 		return src, fmt.Errorf("decode source: %w", err)
@@ -119,7 +119,7 @@ func decodeSource(values map[string]any) (resource.Source, error) {
 func decodeParams(values map[string]any) (resource.GetParams, error) {
 	var params resource.GetParams
 	if p, m := findVar("params", values); p != "" {
-		return params, fmt.Errorf("read %s: %s is %w: the runtime must pass evaluated params", p, m, ErrUnevaluated)
+		return params, &UnevaluatedError{Field: p, Var: m}
 	}
 	if err := decodeStrict(values, &params); err != nil {
 		return params, fmt.Errorf("decode params: %w", err)

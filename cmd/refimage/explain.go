@@ -63,9 +63,11 @@ func explain(ctx context.Context, p *pipeline) []getRow {
 			row.Job, row.Type = j.Name, r.Type
 			row.ImageOf, row.InputOf = orEmpty(imageOf[row.Get]), orEmpty(inputOf[row.Get])
 			d, err := h.Classify(ctx, hook.GetStep{Resource: r, ResourceTypes: p.ResourceTypes, Params: params})
+			var unevaluated *hook.UnevaluatedError
 			switch {
-			case errors.Is(err, hook.ErrUnevaluated):
-				row.Decision, row.Reason = decisionRunTime, err.Error()
+			case errors.As(err, &unevaluated):
+				row.Decision = decisionRunTime
+				row.Reason = fmt.Sprintf("%s is %s, known only once credentials are evaluated", unevaluated.Field, unevaluated.Var)
 			case err != nil:
 				row.Decision, row.Reason = decisionError, err.Error()
 			case d.Skip:
