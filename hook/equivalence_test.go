@@ -60,14 +60,23 @@ var _ = Describe("Equivalence with the in binary", Ordered, func() {
 		reg := startRegistry()
 		rng := rand.New(rand.NewPCG(5, 7))
 		h := hook.New(hook.WithLabeler(nil))
-		for i := range 24 {
-			repo := fmt.Sprintf("%s/team-%d/app%d", reg.Host, rng.IntN(3), i)
+		for i := range 32 {
+			path := fmt.Sprintf("team-%d/app%d", rng.IntN(3), i)
 			tag := []string{"latest", "1.2.3", "v2", "2026-01-01_rc.1"}[rng.IntN(4)]
 			labels := map[string]string{"org.opencontainers.image.revision": fmt.Sprint(rng.Int()), "team": "x"}
-			digest := reg.push(strings.TrimPrefix(repo, reg.Host+"/"), tag, labels)
-			source := map[string]any{"repository": repo}
-			if rng.IntN(2) == 0 {
+			digest := reg.push(path, tag, labels)
+			source := map[string]any{"repository": reg.Repo(path)}
+			if rng.IntN(4) == 0 {
+				// A Docker Hub repository served by the mirror: the
+				// repository file keeps the name as written.
+				source = map[string]any{"repository": path,
+					"registry_mirror": map[string]any{"host": reg.Host}}
+			}
+			switch rng.IntN(3) {
+			case 0:
 				source["label_regex"] = "^org\\."
+			case 1:
+				source["annotation_regex"] = "."
 			}
 			if rng.IntN(3) == 0 {
 				source["tag"] = tag
