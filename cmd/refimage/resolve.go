@@ -40,12 +40,21 @@ type kubeRequest struct {
 }
 
 // Secrets lets the CLI wiring redact the source's credentials.
+// The types' sources count too: a type_image request uses them.
 func (r resolveRequest) Secrets() []string {
-	var src resource.Source
-	if b, err := json.Marshal(r.Source); err == nil {
-		_ = json.NewDecoder(bytes.NewReader(b)).Decode(&src)
+	sources := []map[string]any{r.Source}
+	for _, t := range r.ResourceTypes {
+		sources = append(sources, t.Source, t.Defaults)
 	}
-	return src.Secrets()
+	var out []string
+	for _, values := range sources {
+		var src resource.Source
+		if b, err := json.Marshal(values); err == nil {
+			_ = json.NewDecoder(bytes.NewReader(b)).Decode(&src)
+		}
+		out = append(out, src.Secrets()...)
+	}
+	return out
 }
 
 func (r resolveRequest) DebugEnabled() bool { return false }
