@@ -122,8 +122,8 @@ var _ = Describe("refimage resolve", func() {
 			"fetch_artifact must be true or false"),
 		Entry("no version", `{"type": "registry-image", "source": {"repository": "127.0.0.1:1/a", "password": "hunter2-secret"}, "version": {}}`,
 			"the version has neither digest nor tag"),
-		Entry("a type's password", `{"type": "mine", "type_image": true, "resource_types": [{"name": "mine", "type": "registry-image", "source": {"repository": "127.0.0.1:1/t", "username": "u", "password": "hunter2-secret"}}], "version": {"tag": "1", "digest": "sha256:`+strings.Repeat("0", 64)+`"}}`,
-			"127.0.0.1:1"),
+		Entry("a type's password, redacted", `{"type": "mine", "type_image": true, "resource_types": [{"name": "mine", "type": "registry-image", "source": {"repository": "r.example.test/t", "username": "u", "password": "((type-pw))"}}], "version": {"tag": "1"}}`,
+			"read source.password: [redacted] is unevaluated ((var))"),
 		Entry("a registry that is down", `{"type": "registry-image", "source": {"repository": "127.0.0.1:1/a", "username": "u", "password": "hunter2-secret"}, "version": {"tag": "1", "digest": "sha256:`+strings.Repeat("0", 64)+`"}}`,
 			"127.0.0.1:1"),
 	)
