@@ -1,0 +1,138 @@
+package check_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"sync/atomic"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
+
+	"github.com/refimage/refimage/internal/imagetest"
+	"github.com/refimage/refimage/internal/registrytest"
+	"github.com/refimage/refimage/resource"
+)
+
+func TestCheck(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "check")
+}
+
+var (
+	checkBin string
+	// Real registries, shared by the suite; each spec uses its own repository.
+	distPlain, distTLS *registrytest.Registry
+)
+
+var _ = SynchronizedBeforeSuite(func() []byte {
+	bin, err := gexec.Build("github.com/refimage/refimage/cmd/check")
+	Expect(err).NotTo(HaveOccurred())
+	_, err = registrytest.DistributionBinary()
+	Expect(err).NotTo(HaveOccurred())
+	return []byte(bin)
+}, func(bin []byte) {
+	checkBin = string(bin)
+	var err error
+	distPlain, err = registrytest.StartDistribution()
+	Expect(err).NotTo(HaveOccurred())
+	distTLS, err = registrytest.StartDistribution(registrytest.WithTLS(), registrytest.WithBasicAuth("ci", "s3cr3t-pa55"))
+	Expect(err).NotTo(HaveOccurred())
+})
+
+var _ = SynchronizedAfterSuite(func() {
+	distPlain.Close()
+	distTLS.Close()
+}, func() {
+	gexec.CleanupBuildArtifacts()
+})
+
+// flavour is a registry a spec can run against.
+type flavour struct {
+	name  string
+	start func() *registrytest.Registry
+}
+
+var flavours = []flavour{
+	{"in-process", func() *registrytest.Registry {
+		r := registrytest.NewInProcess()
+		DeferCleanup(r.Close)
+		return r
+	}},
+	{"distribution", func() *registrytest.Registry { return distPlain }},
+	{"distribution with TLS and basic auth", func() *registrytest.Registry { return distTLS }},
+}
+
+var repoSeq atomic.Int64
+
+// freshRepo is a repository name no other spec uses.
+func freshRepo(reg *registrytest.Registry) string {
+	return reg.Repo(fmt.Sprintf("check/spec-%d-%d", GinkgoParallelProcess(), repoSeq.Add(1)))
+}
+
+// sourceFor is a source that reaches repo on reg with its credentials and CA.
+func sourceFor(reg *registrytest.Registry, repo string) map[string]any {
+	src := map[string]any{"repository": repo}
+	if reg.Insecure() {
+		src["insecure"] = true
+	} else {
+		src["ca_certs"] = []string{string(reg.CACertPEM)}
+	}
+	if reg.Username != "" {
+		src["username"], src["password"] = reg.Username, reg.Password
+	}
+	return src
+}
+
+// pushTags pushes a tag set and returns each tag's digest.
+func pushTags(reg *registrytest.Registry, repo string, set imagetest.TagSet) map[string]string {
+	digests, err := imagetest.PushTags(repo, set.TagImages(), reg.RemoteOptions()...)
+	Expect(err).NotTo(HaveOccurred())
+	return digests
+}
+
+// result is one run of the check binary.
+type result struct {
+	stdout, stderr string
+	code           int
+	versions       []resource.Version
+}
+
+// runCheck runs the check binary as Concourse does: the request on stdin.
+func runCheck(req any) result {
+	body, err := json.Marshal(req)
+	Expect(err).NotTo(HaveOccurred())
+	return runCheckRaw(body)
+}
+
+func runCheckRaw(body []byte) result {
+	cmd := exec.Command(checkBin)
+	cmd.Stdin = bytes.NewReader(body)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	if exit, ok := err.(*exec.ExitError); ok {
+		r.code = exit.ExitCode()
+	} else {
+		Expect(err).NotTo(HaveOccurred())
+	}
+	if r.code == 0 {
+		Expect(json.Unmarshal(stdout.Bytes(), &r.versions)).To(Succeed(), "stdout: %s\nstderr: %s", r.stdout, r.stderr)
+	}
+	return r
+}
+
+// versionsOf turns tags into the versions check should print.
+func versionsOf(digests map[string]string, tags ...string) []resource.Version {
+	out := []resource.Version{}
+	for _, t := range tags {
+		Expect(digests).To(HaveKey(t))
+		out = append(out, resource.Version{Tag: t, Digest: digests[t]})
+	}
+	return out
+}
+

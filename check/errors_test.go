@@ -1,0 +1,110 @@
+package check_test
+
+import (
+	"net/http"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/refimage/refimage/internal/imagetest"
+	"github.com/refimage/refimage/internal/registrytest"
+)
+
+// expectOneLineFailure checks the contract for every bad input: non-zero
+// exit, nothing on stdout, and the last stderr line saying what is wrong.
+func expectOneLineFailure(r result, want string) {
+	Expect(r.code).NotTo(Equal(0))
+	Expect(r.stdout).To(BeEmpty())
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	Expect(lines[len(lines)-1]).To(HavePrefix("error: "))
+	Expect(lines[len(lines)-1]).To(ContainSubstring(want))
+}
+
+var _ = Describe("check's failures", func() {
+	DescribeTable("bad requests fail before any request",
+		func(body, want string) {
+			r := runCheckRaw([]byte(body))
+			expectOneLineFailure(r, want)
+			Expect(strings.Count(strings.TrimSpace(r.stderr), "\n")).To(Equal(0), "one line: %s", r.stderr)
+		},
+		Entry("malformed JSON", `{"source": {`, "truncated JSON"),
+		Entry("not JSON", `source: x`, "malformed JSON"),
+		Entry("unknown field", `{"source":{"repository":"r","tagg":"1"}}`, `unknown field "tagg"`),
+		Entry("missing repository", `{"source":{}}`, "source.repository: it is required"),
+		Entry("invalid regex", `{"source":{"repository":"r","tag_regex":"(["}}`, "source.tag_regex"),
+		Entry("invalid constraint", `{"source":{"repository":"r","semver_constraint":">>1"}}`, "source.semver_constraint"),
+		Entry("ECR fields", `{"source":{"repository":"r","aws_access_key_id":"AKIA"}}`, "not supported yet"),
+		Entry("content trust", `{"source":{"repository":"r","content_trust":{}}}`, "Notary v1"),
+	)
+
+	It("names an unreachable registry", func() {
+		r := runCheck(map[string]any{"source": map[string]any{"repository": "127.0.0.1:1/app", "insecure": true}})
+		expectOneLineFailure(r, "cannot reach 127.0.0.1:1")
+	})
+
+	It("names an unknown repository", func() {
+		r := runCheck(map[string]any{"source": sourceFor(distPlain, distPlain.Repo("check/never-pushed"))})
+		expectOneLineFailure(r, "check that "+"127.0.0.1")
+		Expect(r.stderr).To(ContainSubstring("never-pushed"))
+	})
+
+	It("refuses wrong credentials without printing any", func() {
+		src := sourceFor(distTLS, freshRepo(distTLS))
+		src["password"] = "not-the-password-123"
+		src["debug"] = true
+		r := runCheck(map[string]any{"source": src})
+		expectOneLineFailure(r, "refused the credentials")
+		Expect(r.stderr).NotTo(ContainSubstring("not-the-password-123"))
+	})
+
+	It("refuses to trust a registry whose CA is not given", func() {
+		src := sourceFor(distTLS, freshRepo(distTLS))
+		delete(src, "ca_certs")
+		r := runCheck(map[string]any{"source": src})
+		expectOneLineFailure(r, "ca_certs")
+		Expect(r.stderr).NotTo(ContainSubstring(distTLS.Password))
+	})
+
+	DescribeTable("registry faults are retried a bounded number of times, then explained",
+		func(status int, header http.Header, want string) {
+			reg := flavours[0].start()
+			repo := "check/faults"
+			pushTags(reg, reg.Repo(repo), imagetest.TagSet{"1.0.0": "a"})
+			proxy := registrytest.NewProxy(reg)
+			DeferCleanup(proxy.Close)
+			proxy.Fail(registrytest.Fault{Method: "HEAD", PathContains: "/manifests/", Status: status, Header: header})
+			r := runCheck(map[string]any{"source": map[string]any{"repository": proxy.Repo(repo), "insecure": true}})
+			expectOneLineFailure(r, want)
+			Expect(proxy.Counts().ManifestHEAD).To(Equal(4), "four attempts, then give up")
+			Expect(proxy.Counts().ManifestGET).To(Equal(0), "a status GET would share is not retried with GET")
+			Expect(r.stderr).To(ContainSubstring("retrying in"))
+		},
+		Entry("429 with Retry-After", http.StatusTooManyRequests, http.Header{"Retry-After": {"1"}}, "rate limiting"),
+		Entry("503", http.StatusServiceUnavailable, nil, "failed on its side"),
+	)
+
+	It("recovers when a fault passes", func() {
+		reg := flavours[0].start()
+		digests := pushTags(reg, reg.Repo("check/flaky"), imagetest.TagSet{"1.0.0": "a"})
+		proxy := registrytest.NewProxy(reg)
+		DeferCleanup(proxy.Close)
+		proxy.Fail(registrytest.Fault{Method: "HEAD", PathContains: "/manifests/", Status: 502, Times: 1})
+		r := runCheck(map[string]any{"source": map[string]any{"repository": proxy.Repo("check/flaky"), "insecure": true}})
+		Expect(r.code).To(Equal(0), r.stderr)
+		Expect(r.versions).To(Equal(versionsOf(digests, "1.0.0")))
+		Expect(r.stderr).To(ContainSubstring("warning: HEAD"))
+	})
+
+	It("falls back to GET when a registry answers HEAD without a digest", func() {
+		reg := flavours[0].start()
+		digests := pushTags(reg, reg.Repo("check/nohead"), imagetest.TagSet{"1.0.0": "a"})
+		proxy := registrytest.NewProxy(reg)
+		DeferCleanup(proxy.Close)
+		proxy.Fail(registrytest.Fault{Method: "HEAD", PathContains: "/manifests/", Status: http.StatusMethodNotAllowed})
+		r := runCheck(map[string]any{"source": map[string]any{"repository": proxy.Repo("check/nohead"), "insecure": true}})
+		Expect(r.code).To(Equal(0), r.stderr)
+		Expect(r.versions).To(Equal(versionsOf(digests, "1.0.0")))
+		Expect(proxy.Counts().ManifestGET).To(Equal(1))
+	})
+})

@@ -1,0 +1,139 @@
+package depcheck_test
+
+import (
+	"bufio"
+	"bytes"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/refimage/refimage"
+
+// forbidden maps a package to the import path prefixes it must not reach,
+// directly or through its dependencies.
+var forbidden = map[string][]string{
+	"resource": {module + "/check", module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd",
+		"k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
+	"check":        {module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
+	"in":           {module + "/check", module + "/out", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/"},
+	"out":          {module + "/check", module + "/in", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/"},
+	"hook":         {module + "/in", module + "/out", module + "/internal/", module + "/cmd", "k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
+	"hook/kube":    {module + "/in", module + "/out", module + "/internal/", module + "/cmd", "k8s.io/client-go", "github.com/vbauerster/mpb"},
+	"internal/cli": {module + "/check", module + "/in", module + "/out", module + "/hook", module + "/cmd", "k8s.io/"},
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatalf("go env GOMOD: %v", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
+}
+
+func TestImportDirections(t *testing.T) {
+	root := repoRoot(t)
+	for pkg, bans := range forbidden {
+		if _, err := os.Stat(filepath.Join(root, pkg)); err != nil {
+			continue // not written yet
+		}
+		cmd := exec.Command("go", "list", "-deps", "./"+pkg)
+		cmd.Dir = root
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -deps ./%s: %v", pkg, err)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(out))
+		for sc.Scan() {
+			dep := sc.Text()
+			for _, ban := range bans {
+				if reaches(dep, ban) {
+					t.Errorf("%s must not depend on %s (reached %s)", pkg, ban, dep)
+				}
+			}
+		}
+	}
+}
+
+// reaches reports whether dep is ban or below it; a ban ending in "/"
+// names only what is below.
+func reaches(dep, ban string) bool {
+	if strings.HasSuffix(ban, "/") {
+		return strings.HasPrefix(dep, ban)
+	}
+	return dep == ban || strings.HasPrefix(dep, ban+"/")
+}
+
+// processAccess is what only cmd/* and internal/cli may touch.
+var processAccess = map[string]bool{"Stdin": true, "Stdout": true, "Args": true, "Exit": true, "Getenv": true, "LookupEnv": true, "Environ": true}
+
+func TestOnlyMainsTouchTheProcess(t *testing.T) {
+	root := repoRoot(t)
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() {
+			switch {
+			case rel == ".git", rel == ".cache", rel == "tools", strings.HasPrefix(rel, "cmd"), rel == filepath.Join("internal", "cli"),
+				strings.HasPrefix(rel, "internal/registrytest"), strings.HasPrefix(rel, "internal/demo"), strings.HasPrefix(rel, "e2e"), rel == "ci":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			if id, ok := sel.X.(*ast.Ident); ok && id.Name == "os" && processAccess[sel.Sel.Name] {
+				t.Errorf("%s uses os.%s: only cmd/* and internal/cli may", rel, sel.Sel.Name)
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNothingImportsCmdOrTestHarnesses(t *testing.T) {
+	root := repoRoot(t)
+	cmd := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./...")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		pkg := fields[0]
+		for _, imp := range fields[1:] {
+			if strings.HasPrefix(imp, module+"/cmd") {
+				t.Errorf("%s imports %s: nothing imports cmd", pkg, imp)
+			}
+			harness := strings.HasPrefix(imp, module+"/internal/registrytest") || strings.HasPrefix(imp, module+"/internal/imagetest")
+			if harness && !strings.HasPrefix(pkg, module+"/internal/") && !strings.HasPrefix(pkg, module+"/ci") {
+				t.Errorf("%s imports the test harness %s outside tests", pkg, imp)
+			}
+		}
+	}
+}

@@ -1,0 +1,145 @@
+package registrytest
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// FaultKind says what a Fault does to the requests it matches.
+type FaultKind int
+
+const (
+	// RespondStatus answers with Status, Header and Body without reaching
+	// the target: a 429 with Retry-After, a 500, a 404 that the real
+	// registry would not give.
+	RespondStatus FaultKind = iota
+	// CutBody forwards the request, sends the target's status, headers and
+	// the first Offset bytes of its body, then closes the connection: the
+	// client sees an unexpected EOF, as when a network drops mid-blob.
+	CutBody
+	// CorruptBody forwards the request and flips the bits of the body byte
+	// at Offset; length and headers are unchanged, so only verifying the
+	// digest of what was read catches it.
+	CorruptBody
+)
+
+// Fault is a scripted misbehaviour of a Proxy. A request matches when its
+// method equals Method (any method when empty) and its path contains
+// PathContains (any path when empty).
+type Fault struct {
+	Method       string
+	PathContains string
+	// Times is how many matching requests the fault applies to; zero or
+	// less means every matching request until Reset.
+	Times int
+
+	Kind FaultKind
+
+	// Status, Header and Body make up a RespondStatus answer; Status 0
+	// means 500, and a nil Body gets a registry-style JSON error.
+	Status int
+	Header http.Header
+	Body   []byte
+
+	// Offset is, for CutBody, how many body bytes reach the client before
+	// the cut; for CorruptBody, which byte is corrupted (a body no longer
+	// than Offset passes unchanged).
+	Offset int64
+}
+
+func (f *Fault) matches(r *http.Request) bool {
+	return (f.Method == "" || strings.EqualFold(f.Method, r.Method)) &&
+		strings.Contains(r.URL.Path, f.PathContains)
+}
+
+// respond writes a RespondStatus fault's answer.
+func (f *Fault) respond(w http.ResponseWriter) {
+	for k, vs := range f.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	status := f.Status
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	body := f.Body
+	if body == nil {
+		body = []byte(`{"errors":[{"code":"UNKNOWN","message":"injected by registrytest proxy"}]}` + "\n")
+		if w.Header().Get("Content-Type") == "" {
+			w.Header().Set("Content-Type", "application/json")
+		}
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// errCut stops the reverse proxy's copy once a CutBody fault has closed the
+// connection.
+var errCut = errors.New("connection cut by registrytest fault")
+
+// bodyFault wraps the ResponseWriter the reverse proxy writes the target's
+// answer into, and applies a CutBody or CorruptBody fault on the way out.
+type bodyFault struct {
+	http.ResponseWriter
+	kind    FaultKind
+	offset  int64
+	written int64
+	cut     bool
+}
+
+func (w *bodyFault) Write(p []byte) (int, error) {
+	if w.cut {
+		return 0, errCut
+	}
+	switch w.kind {
+	case CutBody:
+		if left := w.offset - w.written; int64(len(p)) >= left {
+			n, err := w.ResponseWriter.Write(p[:left])
+			w.written += int64(n)
+			if err != nil {
+				return n, err
+			}
+			w.cutConnection()
+			return n, errCut
+		}
+	case CorruptBody:
+		if at := w.offset - w.written; at >= 0 && at < int64(len(p)) {
+			// Never modify the caller's buffer in place.
+			q := make([]byte, len(p))
+			copy(q, p)
+			q[at] ^= 0xff
+			p = q
+		}
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.written += int64(n)
+	return n, err
+}
+
+// cutConnection sends what was written so far and closes the TCP (or TLS)
+// connection under the HTTP server, which needs HTTP/1.1: the proxy never
+// enables HTTP/2.
+func (w *bodyFault) cutConnection() {
+	w.cut = true
+	rc := http.NewResponseController(w.ResponseWriter)
+	_ = rc.Flush()
+	conn, _, err := rc.Hijack()
+	if err != nil {
+		return
+	}
+	_ = conn.Close()
+}
+
+// Flush lets the reverse proxy flush through the wrapper.
+func (w *bodyFault) Flush() {
+	if !w.cut {
+		_ = http.NewResponseController(w.ResponseWriter).Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (w *bodyFault) Unwrap() http.ResponseWriter {
+	return w.ResponseWriter
+}

@@ -1,0 +1,178 @@
+package registrytest
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// ProxyOption configures a Proxy.
+type ProxyOption func(*Proxy)
+
+// WithDelay holds every request for d before handling it, to give a loopback
+// registry the latency of a remote one. The wait ends early if the client
+// gives up, and the request is then not forwarded.
+func WithDelay(d time.Duration) ProxyOption {
+	return func(p *Proxy) { p.delay = d }
+}
+
+// Proxy is a reverse proxy on 127.0.0.1 in front of a target registry. It
+// counts requests, can delay them, and injects scripted faults.
+//
+// It embeds a *Registry describing the proxy itself: Host, Repo, URL and
+// RemoteOptions point at the proxy; Username and Password are the target's
+// (the proxy checks nothing and passes Authorization through, so the target
+// still decides). When the target speaks TLS, so does the proxy, with its
+// own CA (in CACertPEM) and a transport to the target that trusts the
+// target's CA. Close stops the proxy only, never the target.
+type Proxy struct {
+	*Registry
+
+	delay   time.Duration
+	rp      *httputil.ReverseProxy
+	closing chan struct{}
+
+	mu     sync.Mutex
+	counts RequestCounts
+	faults []*Fault
+}
+
+// NewProxy starts a proxy in front of target. It panics if the proxy's TLS
+// certificate cannot be generated, which only a broken crypto/rand causes.
+func NewProxy(target *Registry, opts ...ProxyOption) *Proxy {
+	u, err := url.Parse(target.URL())
+	if err != nil {
+		panic(fmt.Errorf("start proxy: parse target URL: %w", err))
+	}
+	p := &Proxy{closing: make(chan struct{})}
+	transport := target.Transport()
+	for _, opt := range opts {
+		opt(p)
+	}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(u)
+			// Keep the client's Host so that a registry building absolute
+			// upload URLs (Distribution does) points them at the proxy;
+			// otherwise uploads would bypass it.
+			pr.Out.Host = pr.In.Host
+			pr.SetXForwarded()
+		},
+		Transport: transport,
+		// Cut connections and abandoned clients are the point of the
+		// proxy, not news.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	srv, caPEM, err := serve(p, !target.Insecure())
+	if err != nil {
+		panic(fmt.Errorf("start proxy: %w", err))
+	}
+	p.Registry = &Registry{
+		Host:      srv.Listener.Addr().String(),
+		Username:  target.Username,
+		Password:  target.Password,
+		CACertPEM: caPEM,
+		stop: func() {
+			close(p.closing)
+			srv.Close()
+			transport.CloseIdleConnections()
+		},
+	}
+	return p
+}
+
+// Counts returns a copy of the counters.
+func (p *Proxy) Counts() RequestCounts {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.counts.clone()
+}
+
+// Reset zeroes the counters and drops every pending fault.
+func (p *Proxy) Reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.counts = RequestCounts{}
+	p.faults = nil
+}
+
+// Fail queues a fault. Faults are tried in the order they were queued; the
+// first one that matches a request and has uses left applies to it.
+func (p *Proxy) Fail(f Fault) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = append(p.faults, &f)
+}
+
+// ServeHTTP counts, delays, and then either answers with a fault or
+// forwards to the target.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	p.counts.add(r.Method, Classify(r))
+	if p.delay > 0 {
+		p.counts.Delayed++
+	}
+	p.mu.Unlock()
+
+	if !p.wait(r) {
+		return
+	}
+
+	f := p.takeFault(r)
+	if f != nil && f.Kind == RespondStatus {
+		f.respond(w)
+		return
+	}
+
+	p.mu.Lock()
+	p.counts.Forwarded++
+	p.mu.Unlock()
+	if f != nil {
+		w = &bodyFault{ResponseWriter: w, kind: f.Kind, offset: f.Offset}
+	}
+	p.rp.ServeHTTP(w, r)
+}
+
+// wait sleeps for the delay and reports whether to go on: not when the
+// client went away or the proxy is closing.
+func (p *Proxy) wait(r *http.Request) bool {
+	if p.delay <= 0 {
+		return true
+	}
+	t := time.NewTimer(p.delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-p.closing:
+		return false
+	}
+}
+
+// takeFault returns the fault to apply to r, if any, using up one of its
+// Times and counting it.
+func (p *Proxy) takeFault(r *http.Request) *Fault {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, f := range p.faults {
+		if !f.matches(r) {
+			continue
+		}
+		if f.Times > 0 {
+			f.Times--
+			if f.Times == 0 {
+				p.faults = append(p.faults[:i:i], p.faults[i+1:]...)
+			}
+		}
+		p.counts.Faults++
+		return f
+	}
+	return nil
+}

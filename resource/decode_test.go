@@ -1,0 +1,80 @@
+package resource_test
+
+import (
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/refimage/refimage/resource"
+)
+
+var _ = Describe("Decode", func() {
+	decodeCheck := func(body string) (resource.CheckRequest, error) {
+		var req resource.CheckRequest
+		err := resource.Decode(strings.NewReader(body), &req)
+		return req, err
+	}
+
+	It("decodes a registry-image source with every field", func() {
+		req, err := decodeCheck(`{"source":{"repository":"example.com/app","tag":"1.2","username":"u","password":"p",
+			"insecure":true,"registry_mirror":{"host":"mirror.example.com","username":"mu","password":"mp"},
+			"platform":{"os":"linux","architecture":"arm64"},"debug":true,"variant":"alpine","pre_releases":true,
+			"pre_release_prefixes":["dev"],"semver_constraint":">=1","label_regex":"^org","annotation_regex":"^io",
+			"tag_regex":"^v","created_at_sort":true,"fetch_artifact":false},"version":{"tag":"1.2","digest":"sha256:abc"}}`)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(req.Source.Repository).To(Equal("example.com/app"))
+		Expect(req.Source.RegistryMirror.Password).To(Equal("mp"))
+		Expect(req.Source.Platform.Architecture).To(Equal("arm64"))
+		Expect(*req.Source.FetchArtifact).To(BeFalse())
+		Expect(req.Version).To(Equal(&resource.Version{Tag: "1.2", Digest: "sha256:abc"}))
+	})
+
+	It("keeps a numeric tag's text", func() {
+		req, err := decodeCheck(`{"source":{"repository":"r","tag":1.10}}`)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(req.Source.Tag)).To(Equal("1.10"))
+	})
+
+	DescribeTable("rejects bad requests with one line that says what to fix",
+		func(body string, want string) {
+			_, err := decodeCheck(body)
+			Expect(err).To(HaveOccurred())
+			Expect(err.Error()).To(ContainSubstring(want))
+			Expect(err.Error()).NotTo(ContainSubstring("\n"))
+		},
+		Entry("empty stdin", ``, "stdin is empty"),
+		Entry("malformed JSON", `{"source":`, "truncated JSON"),
+		Entry("syntax error", `{"source":}`, "malformed JSON"),
+		Entry("unknown source field", `{"source":{"repository":"r","tgs":"x"}}`, `unknown field "tgs"`),
+		Entry("unknown top-level field", `{"source":{"repository":"r"},"extra":1}`, `unknown field "extra"`),
+		Entry("two values", `{"source":{"repository":"r"}} {}`, "more than one JSON value"),
+		Entry("missing repository", `{"source":{}}`, "source.repository: it is required"),
+		Entry("bad repository", `{"source":{"repository":"UPPER/case"}}`, "is not a repository name"),
+		Entry("bad tag", `{"source":{"repository":"r","tag":"a b"}}`, "source.tag"),
+		Entry("bad tag_regex", `{"source":{"repository":"r","tag_regex":"("}}`, "source.tag_regex"),
+		Entry("bad label_regex", `{"source":{"repository":"r","label_regex":"["}}`, "source.label_regex"),
+		Entry("bad constraint", `{"source":{"repository":"r","semver_constraint":"not a constraint"}}`, "source.semver_constraint"),
+		Entry("mirror without host", `{"source":{"repository":"r","registry_mirror":{}}}`, "source.registry_mirror.host"),
+		Entry("bad CA", `{"source":{"repository":"r","ca_certs":["nope"]}}`, "source.ca_certs[0]"),
+		Entry("content_trust", `{"source":{"repository":"r","content_trust":{"server":"x"}}}`, "Notary v1 signing is out of scope"),
+		Entry("aws fields", `{"source":{"repository":"r","aws_region":"eu-west-1"}}`, "source.aws_region: not supported yet"),
+		Entry("azure fields", `{"source":{"repository":"r","azure_acr":true}}`, "source.azure_acr: not supported yet"),
+		Entry("fetch_artifact not a bool", `{"source":{"repository":"r","fetch_artifact":"yes"}}`, `"source.fetch_artifact" must be true or false`),
+		Entry("debug not a bool", `{"source":{"repository":"r","debug":1}}`, `"source.debug" must be true or false`),
+	)
+
+	Describe("in and out requests", func() {
+		DescribeTable("rejects what in or out cannot use",
+			func(req any, body, want string) {
+				err := resource.Decode(strings.NewReader(body), req)
+				Expect(err).To(MatchError(ContainSubstring(want)))
+			},
+			Entry("in without digest", &resource.InRequest{}, `{"source":{"repository":"r"},"version":{"tag":"1"}}`, "version.digest: it is required"),
+			Entry("in with unknown format", &resource.InRequest{}, `{"source":{"repository":"r"},"params":{"format":"zip"},"version":{"digest":"sha256:a"}}`, `params.format: "zip" is not a format`),
+			Entry("in with fetch_artifact string", &resource.InRequest{}, `{"source":{"repository":"r"},"params":{"fetch_artifact":"true"},"version":{"digest":"sha256:a"}}`, `"params.fetch_artifact" must be true or false`),
+			Entry("out without image", &resource.OutRequest{}, `{"source":{"repository":"r"},"params":{}}`, "params.image: it is required"),
+			Entry("out with tag_prefix alone", &resource.OutRequest{}, `{"source":{"repository":"r"},"params":{"image":"i.tar","tag_prefix":"v"}}`, "params.tag_prefix"),
+		)
+	})
+})
