@@ -274,12 +274,12 @@ func (a *artifact) layerCount() (int, int64) {
 	return n, total
 }
 
-// pathCause drops the absolute path from a file system error, so that
-// messages name the file as the pipeline author wrote it.
+// pathCause drops the directories from a file system error, which would
+// repeat the build's temporary path, and keeps the file's name.
 func pathCause(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return pe.Err
+		return fmt.Errorf("%s %s: %w", pe.Op, filepath.Base(pe.Path), pe.Err)
 	}
 	return err
 }
