@@ -62,16 +62,16 @@ func Run(ctx context.Context, req resource.OutRequest, srcDir string, opts ...Op
 	if err != nil {
 		return resource.VersionResponse{}, err
 	}
-	tags := plan.tags
+	var bumped []string
 	if plan.bump != nil {
 		existing, err := listTags(client)
 		if err != nil {
 			return resource.VersionResponse{}, err
 		}
-		bumped := aliases(plan.bump, plan.variant, existing)
+		bumped = aliases(plan.bump, plan.variant, existing)
 		o.log.Infof("aliases to move for %s: %s", plan.bump.Original(), orNone(bumped))
-		tags = dedupe(append(tags, bumped...))
 	}
+	tags := plan.withAliases(bumped)
 	if err := push(ctx, client, img, tags, o.log); err != nil {
 		return resource.VersionResponse{}, err
 	}

@@ -22,6 +22,17 @@ type tagPlan struct {
 	// bump_aliases is off or the version is a pre-release.
 	bump    *semver.Version
 	variant string
+	// aliasAt is where aliases go in tags: after the version's tag and
+	// before the additional tags, as registry-image orders them.
+	aliasAt int
+}
+
+// withAliases returns the plan's tags with aliases in their place, each tag
+// once.
+func (p tagPlan) withAliases(aliases []string) []string {
+	tags := append([]string{}, p.tags[:p.aliasAt]...)
+	tags = append(tags, aliases...)
+	return dedupe(append(tags, p.tags[p.aliasAt:]...))
 }
 
 // planTags computes and validates the tags that need no registry: source.tag,
@@ -41,6 +52,7 @@ func planTags(req resource.OutRequest, srcDir string) (tagPlan, []string, error)
 			return tagPlan{}, nil, err
 		}
 		plan.tags = append(plan.tags, tag)
+		plan.aliasAt = len(plan.tags)
 		if p.BumpAliases && ver != nil && ver.Prerelease() == "" {
 			plan.bump = ver
 		}
@@ -64,7 +76,6 @@ func planTags(req resource.OutRequest, srcDir string) (tagPlan, []string, error)
 			return tagPlan{}, nil, err
 		}
 	}
-	plan.tags = dedupe(plan.tags)
 	return plan, warnings, nil
 }
 
