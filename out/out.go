@@ -58,13 +58,14 @@ func Run(ctx context.Context, req resource.OutRequest, srcDir string, opts ...Op
 	}
 
 	clientOpts := append([]resource.Option{resource.ForPush(), resource.WithWarnings(o.log.Warnf)}, o.client...)
+	anonymous := req.Source.Username == "" && req.Source.Password == ""
 	client, err := resource.NewClient(ctx, req.Source, clientOpts...)
 	if err != nil {
 		return resource.VersionResponse{}, err
 	}
 	var bumped []string
 	if plan.bump != nil {
-		existing, err := listTags(client)
+		existing, err := listTags(client, anonymous)
 		if err != nil {
 			return resource.VersionResponse{}, err
 		}
@@ -72,7 +73,7 @@ func Run(ctx context.Context, req resource.OutRequest, srcDir string, opts ...Op
 		o.log.Infof("aliases to move for %s: %s", plan.bump.Original(), orNone(bumped))
 	}
 	tags := plan.withAliases(bumped)
-	if err := push(ctx, client, img, tags, o.log); err != nil {
+	if err := push(ctx, client, img, tags, anonymous, o.log); err != nil {
 		return resource.VersionResponse{}, err
 	}
 	return resource.VersionResponse{
@@ -86,13 +87,13 @@ func Run(ctx context.Context, req resource.OutRequest, srcDir string, opts ...Op
 
 // listTags lists the repository's tags; a repository that does not exist
 // yet has none.
-func listTags(client *resource.Client) ([]string, error) {
+func listTags(client *resource.Client, anonymous bool) ([]string, error) {
 	tags, err := remote.List(client.Repository, client.Remote...)
 	if resource.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, resource.Explain(fmt.Sprintf("list tags of %s to decide the aliases", client.Repository), client.Repository, err)
+		return nil, explain(fmt.Sprintf("list tags of %s to decide the aliases", client.Repository), client.Repository, anonymous, err)
 	}
 	return tags, nil
 }

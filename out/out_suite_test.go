@@ -174,6 +174,12 @@ func writeLayoutImage(dir, rel string, img v1.Image) {
 	Expect(p.AppendImage(img)).To(Succeed())
 }
 
+var emptyIndex = empty.Index
+
+func writeFile(dir, rel, content string) error {
+	return os.WriteFile(filepath.Join(dir, rel), []byte(content), 0o644)
+}
+
 func randomImage() v1.Image {
 	img, err := random.Image(2048, 2)
 	Expect(err).NotTo(HaveOccurred())

@@ -2,7 +2,9 @@ package out
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -17,7 +19,7 @@ import (
 // push uploads a's blobs (concurrently, skipping those the repository has
 // and mounting those its base repository has), then its manifest by digest,
 // then each tag. On failure it says which tags were and were not pushed.
-func push(ctx context.Context, client *resource.Client, a *artifact, tags []string, log logrus.FieldLogger) error {
+func push(ctx context.Context, client *resource.Client, a *artifact, tags []string, anonymous bool, log logrus.FieldLogger) error {
 	repo := client.Repository
 	pusher, err := remote.NewPusher(client.Remote...)
 	if err != nil {
@@ -32,16 +34,27 @@ func push(ctx context.Context, client *resource.Client, a *artifact, tags []stri
 		taggable = mountable(taggable, from)
 	}
 	if err := pusher.Push(ctx, byDigest, taggable); err != nil {
-		return fmt.Errorf("%w; no tag was pushed (%s)", resource.Explain("push "+byDigest.String(), repo, err), strings.Join(tags, ", "))
+		return fmt.Errorf("%w; no tag was pushed (%s)", explain("push "+byDigest.String(), repo, anonymous, err), strings.Join(tags, ", "))
 	}
 	for i, t := range tags {
 		ref := repo.Tag(t)
 		if err := pusher.Put(ctx, ref, a.taggable); err != nil {
-			return fmt.Errorf("%w; %s", resource.Explain("tag "+ref.String(), repo, err), tagProgress(tags[:i], tags[i:]))
+			return fmt.Errorf("%w; %s", explain("tag "+ref.String(), repo, anonymous, err), tagProgress(tags[:i], tags[i:]))
 		}
 		log.Infof("tagged %s", ref)
 	}
 	return nil
+}
+
+// explain classifies err as resource.Explain does, and says that a 401
+// without credentials means the registry wants some.
+func explain(op string, repo name.Repository, anonymous bool, err error) error {
+	err = resource.Explain(op, repo, err)
+	var rerr *resource.RegistryError
+	if anonymous && errors.As(err, &rerr) && rerr.Status == http.StatusUnauthorized {
+		rerr.Hint = fmt.Sprintf("%s needs credentials to push: set username and password in source", repo.RegistryStr())
+	}
+	return err
 }
 
 func tagProgress(pushed, notPushed []string) string {
