@@ -26,8 +26,8 @@ type artifact struct {
 	taggable remote.Taggable
 	digest   v1.Hash
 	kind     string // "image" or "index"
-	// base names the repository an image says it was built from
-	// (org.opencontainers.image.base.name), a candidate to mount layers from.
+	// bases name the images the artifact says it was built from
+	// (org.opencontainers.image.base.name), candidates to mount layers from.
 	bases []string
 }
 
@@ -230,7 +230,8 @@ func (a *artifact) addBase(img v1.Image) {
 	a.bases = append(a.bases, m.Annotations[baseNameAnnotation])
 }
 
-// size is the bytes of blobs the artifact references, for the log.
+// layerCount counts the distinct layers the artifact references and their
+// bytes, for the log line that starts a push.
 func (a *artifact) layerCount() (int, int64) {
 	var n int
 	var total int64

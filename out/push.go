@@ -27,7 +27,7 @@ func push(ctx context.Context, client *resource.Client, a *artifact, tags []stri
 	}
 	byDigest := repo.Digest(a.digest.String())
 	n, size := a.layerCount()
-	log.Infof("pushing %s %s (%d layers, %s) to %s", a.kind, a.digest, n, humanBytes(size), repo)
+	log.Infof("pushing %s: %s %s (%d layers, %s) to %s", a.path, a.kind, a.digest, n, humanBytes(size), repo)
 	taggable := a.taggable
 	if from, ok := mountSource(repo, a.bases); ok {
 		log.Debugf("layers not in %s will be mounted from %s when it has them", repo, from)
