@@ -127,7 +127,7 @@ var _ = Describe("pushing", func() {
 		resp, rec, err := runInProcess(reg, dir, map[string]any{"repository": repo, "insecure": true, "tag": "latest"}, resource.PutParams{Image: "oci"})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(resp.Version.Digest).To(Equal(digestOf(img)))
-		Expect(rec.uploaded.Load()).To(Equal(topSize + int64(len(cfg))), "only the new layer and the config are uploaded")
+		Expect(rec.uploaded.Load()).To(Equal(topSize+int64(len(cfg))), "only the new layer and the config are uploaded")
 		Expect(rec.log()).To(ContainElement(ContainSubstring("/blobs/uploads/")))
 		pulled, err := remote.Image(mustRef(repo+":latest"), reg.RemoteOptions()...)
 		Expect(err).NotTo(HaveOccurred())
