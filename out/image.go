@@ -29,6 +29,15 @@ type artifact struct {
 	// bases name the images the artifact says it was built from
 	// (org.opencontainers.image.base.name), candidates to mount layers from.
 	bases []string
+	// cleanup removes what loading left on disk; nil when nothing.
+	cleanup func()
+}
+
+// Close removes what loading left on disk.
+func (a *artifact) Close() {
+	if a.cleanup != nil {
+		a.cleanup()
+	}
 }
 
 // findImage expands params.image, a glob relative to srcDir, to exactly one
@@ -77,10 +86,31 @@ func loadImage(srcDir, pattern string) (*artifact, error) {
 	return a, nil
 }
 
+// loadTarball reads a Docker tarball (manifest.json), as registry-image
+// does, or an OCI image layout archived in a tar, unpacked into a temporary
+// directory that a.cleanup removes.
 func loadTarball(path string) (*artifact, error) {
+	if ok, err := isLayoutTar(path); err == nil && ok {
+		dir, err := os.MkdirTemp("", "refimage-out-")
+		if err != nil {
+			return nil, fmt.Errorf("make a directory to unpack the OCI layout into: %w", err)
+		}
+		cleanup := func() { os.RemoveAll(dir) }
+		if err := unpackLayout(path, dir); err != nil {
+			cleanup()
+			return nil, fmt.Errorf("an OCI layout archive that cannot be unpacked: %w", err)
+		}
+		a, err := loadLayout(dir)
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		a.cleanup = cleanup
+		return a, nil
+	}
 	img, err := tarball.ImageFromPath(path, nil)
 	if err != nil {
-		return nil, fmt.Errorf("not a readable Docker/OCI image tarball (docker save, crane, ko, kaniko write one): %w", pathCause(err))
+		return nil, fmt.Errorf("not a readable image tarball (a Docker tarball with manifest.json, or an OCI image layout archive): %w", pathCause(err))
 	}
 	return imageArtifact(img)
 }

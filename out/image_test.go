@@ -73,6 +73,18 @@ var _ = Describe("params.image", func() {
 				}
 			})
 
+			It("pushes an OCI layout archived in a tar, as buildx's oci output writes it", func() {
+				idx, err := imagetest.MultiArch(imagetest.Spec{}, v1.Platform{OS: "linux", Architecture: "amd64"}, v1.Platform{OS: "linux", Architecture: "arm64"})
+				Expect(err).NotTo(HaveOccurred())
+				staging := GinkgoT().TempDir()
+				writeLayoutIndex(staging, "oci", idx)
+				tarDir(filepath.Join(staging, "oci"), filepath.Join(dir, "image.tar"))
+				r := runOut(dir, map[string]any{"source": src, "params": map[string]any{"image": "image.tar"}})
+				Expect(r.code).To(Equal(0))
+				Expect(r.resp.Version.Digest).To(Equal(digestOf(idx)))
+				Expect(remoteDigest(reg(), repo+":latest")).To(Equal(digestOf(idx)))
+			})
+
 			It("pushes a nested index listed alone in index.json as that index", func() {
 				idx, err := imagetest.MultiArch(imagetest.Spec{}, v1.Platform{OS: "linux", Architecture: "amd64"}, v1.Platform{OS: "linux", Architecture: "s390x"})
 				Expect(err).NotTo(HaveOccurred())
@@ -139,7 +151,7 @@ var _ = Describe("params.image", func() {
 
 		It("rejects a file that is not a tarball", func() {
 			Expect(os.WriteFile(filepath.Join(dir, "image.tar"), []byte("not a tar at all"), 0o644)).To(Succeed())
-			expectFailure(put("image.tar"), "load params.image image.tar", "not a readable Docker/OCI image tarball")
+			expectFailure(put("image.tar"), "load params.image image.tar", "not a readable image tarball")
 			expectNothingPushed()
 		})
 
@@ -156,6 +168,29 @@ var _ = Describe("params.image", func() {
 		It("rejects a directory that is not an OCI layout", func() {
 			Expect(os.MkdirAll(filepath.Join(dir, "rootfs", "etc"), 0o755)).To(Succeed())
 			expectFailure(put("rootfs"), "not an OCI image layout (no index.json)")
+		})
+
+		It("rejects a layer blob whose bytes do not match its digest, and pushes no tag", func() {
+			reg := distPlain
+			src := sourceFor(reg, freshRepo(reg))
+			src["tag"] = "latest"
+			img := randomImage()
+			writeLayoutImage(dir, "oci", img)
+			layers, err := img.Layers()
+			Expect(err).NotTo(HaveOccurred())
+			d, err := layers[0].Digest()
+			Expect(err).NotTo(HaveOccurred())
+			blob := filepath.Join(dir, "oci", "blobs", "sha256", d.Hex)
+			data, err := os.ReadFile(blob)
+			Expect(err).NotTo(HaveOccurred())
+			data[len(data)/2] ^= 0xff
+			Expect(os.WriteFile(blob, data, 0o644)).To(Succeed())
+			r := runOut(dir, map[string]any{"source": src, "params": map[string]any{"image": "oci"}})
+			expectFailure(r, "DIGEST_INVALID", "the image on disk is corrupt", "no tag was pushed (latest)")
+			repo, err := name.NewRepository(src["repository"].(string))
+			Expect(err).NotTo(HaveOccurred())
+			_, err = remote.Head(repo.Tag("latest"), reg.RemoteOptions()...)
+			Expect(err).To(HaveOccurred())
 		})
 
 		It("rejects an OCI layout whose manifest blob is missing", func() {

@@ -56,6 +56,7 @@ func Run(ctx context.Context, req resource.OutRequest, srcDir string, opts ...Op
 	if err != nil {
 		return resource.VersionResponse{}, err
 	}
+	defer img.Close()
 
 	clientOpts := append([]resource.Option{resource.ForPush(), resource.WithWarnings(o.log.Warnf)}, o.client...)
 	anonymous := req.Source.Username == "" && req.Source.Password == ""

@@ -1,9 +1,11 @@
 package out_test
 
 import (
+	"archive/tar"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,6 +177,34 @@ func writeLayoutImage(dir, rel string, img v1.Image) {
 }
 
 var emptyIndex = empty.Index
+
+// tarDir archives the regular files under dir into the tar file dst, with
+// names relative to dir.
+func tarDir(dir, dst string) {
+	f, err := os.Create(dst)
+	Expect(err).NotTo(HaveOccurred())
+	defer f.Close()
+	tw := tar.NewWriter(f)
+	Expect(filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		_, err = tw.Write(data)
+		return err
+	})).To(Succeed())
+	Expect(tw.Close()).To(Succeed())
+}
 
 func writeFile(dir, rel, content string) error {
 	return os.WriteFile(filepath.Join(dir, rel), []byte(content), 0o644)

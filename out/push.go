@@ -46,13 +46,20 @@ func push(ctx context.Context, client *resource.Client, a *artifact, tags []stri
 	return nil
 }
 
-// explain classifies err as resource.Explain does, and says that a 401
-// without credentials means the registry wants some.
+// explain classifies err as resource.Explain does, and adds what only a
+// push can mean: a 401 without credentials asks for some, and a blob the
+// registry finds corrupt comes from a corrupt image on disk.
 func explain(op string, repo name.Repository, anonymous bool, err error) error {
 	err = resource.Explain(op, repo, err)
 	var rerr *resource.RegistryError
-	if anonymous && errors.As(err, &rerr) && rerr.Status == http.StatusUnauthorized {
+	if !errors.As(err, &rerr) {
+		return err
+	}
+	switch {
+	case anonymous && rerr.Status == http.StatusUnauthorized:
 		rerr.Hint = fmt.Sprintf("%s needs credentials to push: set username and password in source", repo.RegistryStr())
+	case rerr.Status == http.StatusBadRequest && strings.Contains(rerr.Err.Error(), "DIGEST_INVALID"):
+		rerr.Hint = "a blob of params.image does not match its digest: the image on disk is corrupt, build it again"
 	}
 	return err
 }

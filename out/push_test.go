@@ -59,27 +59,24 @@ var _ = Describe("pushing", func() {
 				Expect(err).NotTo(HaveOccurred())
 				Expect(resp.Version).To(Equal(resource.Version{Tag: "edge", Digest: digestOf(idx)}))
 
-				var kinds []string
-				var tagPuts []string
-				for _, r := range rec.log() {
-					method, path, _ := strings.Cut(r, " ")
-					switch {
-					case strings.Contains(path, "/blobs/uploads/"):
-						kinds = append(kinds, "blob")
-					case method == http.MethodPut && strings.Contains(path, "/manifests/sha256:"):
-						kinds = append(kinds, "digest")
-					case method == http.MethodPut && strings.Contains(path, "/manifests/"):
-						kinds = append(kinds, "tag")
-						tagPuts = append(tagPuts, path[strings.LastIndex(path, "/")+1:])
+				kinds, tagPuts := requestKinds(rec)
+				// Child images upload concurrently, so one child's manifest may
+				// precede another's blobs; the index comes after every blob,
+				// and every tag after every manifest.
+				Expect(kinds[0]).To(Equal("blob"))
+				firstTag := slices.Index(kinds, "tag")
+				Expect(firstTag).To(BeNumerically(">", 0))
+				lastDigest := firstTag - 1
+				Expect(kinds[lastDigest]).To(Equal("digest"), "the index by digest just before the tags")
+				Expect(kinds[:lastDigest]).To(ContainElement("digest"))
+				Expect(kinds[firstTag:]).To(HaveEach("tag"))
+				digests := 0
+				for _, k := range kinds {
+					if k == "digest" {
+						digests++
 					}
 				}
-				lastBlob := slices.Index(kinds, "digest") // every blob comes before the first manifest
-				Expect(lastBlob).To(BeNumerically(">", 0))
-				Expect(kinds[:lastBlob]).To(HaveEach("blob"))
-				firstTag := slices.Index(kinds, "tag")
-				Expect(kinds[lastBlob:firstTag]).To(HaveEach("digest"))
-				Expect(kinds[lastBlob:firstTag]).To(HaveLen(3), "two images and the index, by digest")
-				Expect(kinds[firstTag:]).To(HaveEach("tag"))
+				Expect(digests).To(Equal(3), "two images and the index, by digest")
 				Expect(tagPuts).To(Equal([]string{"edge", "2.0.0", "2.0", "2", "latest"}))
 			})
 
@@ -89,11 +86,18 @@ var _ = Describe("pushing", func() {
 				repo := freshRepo(reg)
 				img := randomImage()
 				writeTarball(dir, "image.tar", img)
+				Expect(writeFile(dir, "tags.txt", "main")).To(Succeed())
 				src := sourceFor(reg, repo)
 
-				_, first, err := runInProcess(reg, dir, src, resource.PutParams{Image: "image.tar", Version: "1.0.0"})
+				_, first, err := runInProcess(reg, dir, src, resource.PutParams{Image: "image.tar", Version: "1.0.0", AdditionalTags: "tags.txt"})
 				Expect(err).NotTo(HaveOccurred())
 				Expect(first.uploaded.Load()).To(BeNumerically(">", 4096))
+				kinds, tagPuts := requestKinds(first)
+				n := len(kinds)
+				Expect(n).To(BeNumerically(">", 4))
+				Expect(kinds[:n-3]).To(HaveEach("blob"), "a single image: every blob first")
+				Expect(kinds[n-3:]).To(Equal([]string{"digest", "tag", "tag"}))
+				Expect(tagPuts).To(Equal([]string{"1.0.0", "main"}))
 
 				resp, second, err := runInProcess(reg, dir, src, resource.PutParams{Image: "image.tar", Version: "1.0.1"})
 				Expect(err).NotTo(HaveOccurred())
@@ -196,6 +200,25 @@ var _ = Describe("pushing", func() {
 		})
 	})
 })
+
+// requestKinds classifies the recorded requests that write: "blob" for
+// blob uploads, "digest" for manifests put by digest, "tag" for manifests
+// put by tag; it also returns the tags in the order they were put.
+func requestKinds(rec *recordingTransport) (kinds, tags []string) {
+	for _, r := range rec.log() {
+		method, path, _ := strings.Cut(r, " ")
+		switch {
+		case strings.Contains(path, "/blobs/uploads/"):
+			kinds = append(kinds, "blob")
+		case method == http.MethodPut && strings.Contains(path, "/manifests/sha256:"):
+			kinds = append(kinds, "digest")
+		case method == http.MethodPut && strings.Contains(path, "/manifests/"):
+			kinds = append(kinds, "tag")
+			tags = append(tags, path[strings.LastIndex(path, "/")+1:])
+		}
+	}
+	return kinds, tags
+}
 
 func mustRef(s string) name.Reference {
 	r, err := name.ParseReference(s)
