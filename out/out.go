@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -35,7 +36,7 @@ func WithClientOptions(opts ...resource.Option) Option {
 // primary tag and the pushed digest. Bad input fails before the registry is
 // contacted; nothing is pushed before every tag has been validated.
 func Run(ctx context.Context, req resource.OutRequest, srcDir string, opts ...Option) (resource.VersionResponse, error) {
-	o := options{log: logrus.New()}
+	o := options{log: silent()}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -84,6 +85,14 @@ func Run(ctx context.Context, req resource.OutRequest, srcDir string, opts ...Op
 			{Name: "tags", Value: strings.Join(tags, " ")},
 		},
 	}, nil
+}
+
+// silent is the logger until WithLogger gives one: a library says nothing
+// unless asked.
+func silent() logrus.FieldLogger {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	return l
 }
 
 // listTags lists the repository's tags; a repository that does not exist

@@ -64,6 +64,9 @@ func planTags(req resource.OutRequest, srcDir string) (tagPlan, []string, error)
 		if err != nil {
 			return tagPlan{}, nil, err
 		}
+		if len(extra) == 0 {
+			warnings = append(warnings, fmt.Sprintf("params.additional_tags: %q holds no tag", p.AdditionalTags))
+		}
 		for _, t := range extra {
 			plan.tags = append(plan.tags, p.TagPrefix+t)
 		}
@@ -106,11 +109,7 @@ func readAdditionalTags(srcDir, file string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read params.additional_tags %q: %w", file, pathCause(err))
 	}
-	tags := strings.Fields(string(data))
-	if len(tags) == 0 {
-		return nil, fmt.Errorf("invalid params.additional_tags: %q holds no tag: write tags separated by spaces or newlines, or remove additional_tags", file)
-	}
-	return tags, nil
+	return strings.Fields(string(data)), nil
 }
 
 // tagPattern is the distribution spec's tag grammar.

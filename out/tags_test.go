@@ -98,6 +98,10 @@ var _ = Describe("tags", func() {
 					source: map[string]any{"tag": "latest"}, params: map[string]any{"additional_tags": "tags.txt"},
 					tagsFile: "abc123\n  main \tbuild-7\n", primary: "latest", pushed: []string{"latest", "abc123", "main", "build-7"},
 				}),
+				Entry("an empty additional_tags file adds no tag (a task may have none to give)", tagCase{
+					source: map[string]any{"tag": "latest"}, params: map[string]any{"additional_tags": "tags.txt", "tag_prefix": "v"},
+					tagsFile: "\n \n", primary: "latest", pushed: []string{"latest"},
+				}),
 				Entry("additional_tags alone: the first is the primary tag", tagCase{
 					params: map[string]any{"additional_tags": "tags.txt"}, tagsFile: "one two",
 					primary: "one", pushed: []string{"one", "two"},
@@ -225,8 +229,8 @@ var _ = Describe("tags", func() {
 				"invalid params.tag_prefix", "set additional_tags too"),
 			Entry("a missing additional_tags file", map[string]any{"tag": "latest"}, map[string]any{"additional_tags": "nope.txt"}, "",
 				`read params.additional_tags "nope.txt"`, "no such file"),
-			Entry("an empty additional_tags file", map[string]any{"tag": "latest"}, map[string]any{"additional_tags": "tags.txt"}, " \n ",
-				`"tags.txt" holds no tag`),
+			Entry("an empty additional_tags file and no other tag", nil, map[string]any{"additional_tags": "tags.txt"}, " \n ",
+				"no tag to push"),
 			Entry("an invalid source.tag", map[string]any{"tag": "a b"}, nil, "",
 				"invalid source.tag"),
 		)
