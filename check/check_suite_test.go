@@ -135,4 +135,3 @@ func versionsOf(digests map[string]string, tags ...string) []resource.Version {
 	}
 	return out
 }
-

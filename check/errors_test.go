@@ -58,6 +58,16 @@ var _ = Describe("check's failures", func() {
 		Expect(r.stderr).NotTo(ContainSubstring("not-the-password-123"))
 	})
 
+	It("explains a 403 from a registry that knows the user but denies the repository", func() {
+		reg := flavours[0].start()
+		pushTags(reg, reg.Repo("check/private"), imagetest.TagSet{"1.0.0": "a"})
+		proxy := registrytest.NewProxy(reg)
+		DeferCleanup(proxy.Close)
+		proxy.Fail(registrytest.Fault{PathContains: "/tags/list", Status: http.StatusForbidden})
+		r := runCheck(map[string]any{"source": map[string]any{"repository": proxy.Repo("check/private"), "insecure": true}})
+		expectOneLineFailure(r, "no access to "+proxy.Repo("check/private"))
+	})
+
 	It("refuses to trust a registry whose CA is not given", func() {
 		src := sourceFor(distTLS, freshRepo(distTLS))
 		delete(src, "ca_certs")

@@ -46,8 +46,16 @@ func checkRegex(l *lookup, src resource.Source) (resource.CheckResponse, error) 
 	if err != nil {
 		return nil, err
 	}
-	sort.SliceStable(versions, func(i, j int) bool { return created[i].Before(created[j]) })
-	return versions, nil
+	order := make([]int, len(versions))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return created[order[a]].Before(created[order[b]]) })
+	sorted := make(resource.CheckResponse, len(versions))
+	for i, j := range order {
+		sorted[i] = versions[j]
+	}
+	return sorted, nil
 }
 
 // creationTimes reads each version's image config, in order.

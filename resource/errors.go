@@ -1,6 +1,8 @@
 package resource
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -52,15 +54,21 @@ func Explain(op string, repo name.Repository, err error) error {
 	var terr *transport.Error
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
+	var certErr *tls.CertificateVerificationError
+	var authorityErr x509.UnknownAuthorityError
+	var hostnameErr x509.HostnameError
 	switch {
+	// A loopback or private registry is pinged over https and http at once:
+	// the certificate failure is the one worth reporting.
+	case errors.As(err, &certErr), errors.As(err, &authorityErr), errors.As(err, &hostnameErr),
+		strings.Contains(err.Error(), "x509:"):
+		e.Hint = "the registry's TLS certificate is not trusted: add its CA to source.ca_certs, or set insecure: true for a plain-HTTP registry"
 	case errors.As(err, &terr):
 		e.Status = terr.StatusCode
 		e.Err = fmt.Errorf("%s", oneLineTransportError(terr))
 		e.Hint = hintForStatus(terr.StatusCode, host, repo.Name())
 	case errors.As(err, &dnsErr):
 		e.Hint = fmt.Sprintf("check the registry host %q in source.repository", host)
-	case strings.Contains(err.Error(), "x509:") || strings.Contains(err.Error(), "tls:"):
-		e.Hint = "the registry's TLS certificate is not trusted: add its CA to source.ca_certs, or set insecure: true for a plain-HTTP registry"
 	case errors.As(err, &opErr):
 		e.Hint = fmt.Sprintf("cannot reach %s: check the host and port, and that the registry is up", host)
 	}

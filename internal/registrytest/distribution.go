@@ -54,17 +54,6 @@ func startIn(dir, bin string, o options) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
-	}
-	defer ln.Close()
-	lnFile, err := ln.(*net.TCPListener).File()
-	if err != nil {
-		return nil, fmt.Errorf("listener file: %w", err)
-	}
-	defer lnFile.Close()
-
 	logPath := filepath.Join(dir, "registry.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -77,11 +66,11 @@ func startIn(dir, bin string, o options) (*Registry, error) {
 	// the registry (keeping the pid) solves that.
 	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"`, bin, "serve", cfg)
 	cmd.Env = childEnv()
-	cmd.ExtraFiles = []*os.File{lnFile} // becomes fd 3, as LISTEN_FDS=1 says
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = childAttr()
-	if err := cmd.Start(); err != nil {
+	host, err := startWithListener(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", bin, err)
 	}
 	exited := make(chan struct{})
@@ -96,7 +85,7 @@ func startIn(dir, bin string, o options) (*Registry, error) {
 	}
 
 	r := &Registry{
-		Host:      ln.Addr().String(),
+		Host:      host,
 		Username:  o.username,
 		Password:  o.password,
 		CACertPEM: caPEM,
@@ -115,6 +104,27 @@ func startIn(dir, bin string, o options) (*Registry, error) {
 		_ = os.RemoveAll(dir)
 	}
 	return r, nil
+}
+
+// startWithListener opens a socket on a free 127.0.0.1 port, starts cmd
+// with it as fd 3 (as LISTEN_FDS=1 announces), and closes this process's
+// copies, so that the port refuses connections as soon as the child exits.
+func startWithListener(cmd *exec.Cmd) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		return "", fmt.Errorf("listener file: %w", err)
+	}
+	defer f.Close()
+	cmd.ExtraFiles = []*os.File{f}
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	return ln.Addr().String(), nil
 }
 
 // childEnv is this process's environment without what would reconfigure
@@ -144,13 +154,23 @@ var errExited = errors.New("registry exited before answering /v2/")
 func waitReady(r *Registry, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
+	// A probe in flight must not outlive the process it probes.
+	probeCtx, cancelProbe := context.WithCancel(ctx)
+	defer cancelProbe()
+	go func() {
+		select {
+		case <-exited:
+			cancelProbe()
+		case <-probeCtx.Done():
+		}
+	}()
 	client := &http.Client{Transport: r.Transport(), Timeout: time.Second}
 	defer client.CloseIdleConnections()
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	var last error
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL()+"/v2/", nil)
+		req, err := http.NewRequestWithContext(probeCtx, http.MethodGet, r.URL()+"/v2/", nil)
 		if err != nil {
 			return err
 		}

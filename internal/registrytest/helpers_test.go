@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -75,4 +76,16 @@ func mustDo(r *registrytest.Registry, method, path string) (*http.Response, []by
 	resp, body, err := do(context.Background(), r, method, path)
 	Expect(err).NotTo(HaveOccurred())
 	return resp, body
+}
+
+// retarget names ref's repository and tag on another registry.
+func retarget(ref name.Reference, r *registrytest.Registry) (name.Reference, error) {
+	return name.ParseReference(r.Repo(ref.Context().RepositoryStr() + ":" + ref.Identifier()))
+}
+
+// blobRef turns the API path of a blob, /v2/<repo>/blobs/<digest>, into a
+// digest reference on r.
+func blobRef(r *registrytest.Registry, path string) (name.Digest, error) {
+	repo, digest, _ := strings.Cut(strings.TrimPrefix(path, "/v2/"), "/blobs/")
+	return name.NewDigest(r.Repo(repo) + "@" + digest)
 }

@@ -89,4 +89,3 @@ func must[T any](v T, err error) T {
 	Expect(err).NotTo(HaveOccurred())
 	return v
 }
-
