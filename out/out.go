@@ -72,6 +72,11 @@ func Run(ctx context.Context, req resource.OutRequest, srcDir string, opts ...Op
 			return resource.VersionResponse{}, err
 		}
 		bumped = aliases(plan.bump, plan.variant, existing)
+		for _, t := range bumped {
+			if err := validTag(t); err != nil {
+				return resource.VersionResponse{}, fmt.Errorf("alias of params.version with source.variant %q: %w", plan.variant, err)
+			}
+		}
 		o.log.Infof("aliases to move for %s: %s", plan.bump.Original(), orNone(bumped))
 	}
 	tags := plan.withAliases(bumped)

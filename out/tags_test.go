@@ -225,6 +225,8 @@ var _ = Describe("tags", func() {
 				`invalid tag "1.2.3+build.5"`),
 			Entry("a variant that makes the tag invalid", map[string]any{"variant": "a/b"}, map[string]any{"version": "1.2.3"}, "",
 				`invalid tag "1.2.3-a/b"`),
+			Entry("a variant whose alias cannot be a tag", map[string]any{"variant": "-x"}, map[string]any{"version": "1.2.3", "bump_aliases": true}, "",
+				`alias of params.version with source.variant "-x": invalid tag "-x"`),
 			Entry("tag_prefix without additional_tags", map[string]any{"tag": "latest"}, map[string]any{"tag_prefix": "v"}, "",
 				"invalid params.tag_prefix", "set additional_tags too"),
 			Entry("a missing additional_tags file", map[string]any{"tag": "latest"}, map[string]any{"additional_tags": "nope.txt"}, "",
