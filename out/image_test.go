@@ -1,7 +1,10 @@
 package out_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -132,6 +135,17 @@ var _ = Describe("params.image", func() {
 			_, err = remote.List(r, reg.RemoteOptions()...)
 			Expect(err).To(HaveOccurred(), "the repository should not exist")
 		}
+
+		It("needs the inputs directory as its argument", func() {
+			body, err := json.Marshal(map[string]any{"source": src, "params": map[string]any{"image": "image.tar"}})
+			Expect(err).NotTo(HaveOccurred())
+			cmd := exec.Command(outBin)
+			cmd.Stdin = bytes.NewReader(body)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			Expect(cmd.Run()).To(HaveOccurred())
+			expectFailure(result{stdout: stdout.String(), stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}, "usage: out DIR")
+		})
 
 		It("names the pattern when nothing matches", func() {
 			expectFailure(put("build/*.tar"), `nothing matches "build/*.tar"`)
