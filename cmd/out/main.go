@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"errors"
 
 	"github.com/refimage/refimage/internal/cli"
 	"github.com/refimage/refimage/out"
@@ -12,9 +11,6 @@ import (
 
 func main() {
 	cli.Main(func(ctx context.Context, env cli.Env, req resource.OutRequest) (any, error) {
-		if len(env.Args) != 1 {
-			return nil, errors.New("usage: out DIR, where DIR holds the put's inputs (Concourse passes it)")
-		}
-		return out.Run(ctx, req, env.Args[0], out.WithLogger(env.Log))
+		return out.Run(ctx, req, env.Arg(0), out.WithLogger(env.Log))
 	})
 }
