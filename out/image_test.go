@@ -144,7 +144,7 @@ var _ = Describe("params.image", func() {
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			Expect(cmd.Run()).To(HaveOccurred())
-			expectFailure(result{stdout: stdout.String(), stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}, "usage: out DIR")
+			expectFailure(result{stdout: stdout.String(), stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}, "out needs the directory of the put's inputs")
 		})
 
 		It("names the pattern when nothing matches", func() {
