@@ -63,14 +63,8 @@ func ResolveReference(ctx context.Context, req InRequest, open OpenFunc) (*Refer
 		return nil, fieldErrorf("source.annotation_regex", "%v", err)
 	}
 
-	ref := &Reference{
-		Files: []File{
-			{Name: "repository", Data: []byte(src.Repository)},
-			{Name: "tag", Data: []byte(version.Tag)},
-			{Name: "digest", Data: []byte(version.Digest)},
-		},
-	}
-	metadata := []MetadataField{{Name: "repository", Value: src.Repository}, {Name: "tag", Value: version.Tag}}
+	ref := &Reference{Files: VersionFiles(src, version)}
+	metadata := VersionMetadata(src, version)
 
 	candidates := []Source{src}
 	if mirror, ok, err := src.Mirror(); err != nil {
@@ -98,6 +92,22 @@ func ResolveReference(ctx context.Context, req InRequest, open OpenFunc) (*Refer
 		return ref, nil
 	}
 	panic("unreachable: the origin is always a candidate")
+}
+
+// VersionFiles are the repository, tag and digest files every mode of in
+// writes, byte for byte as registry-image writes them.
+func VersionFiles(src Source, version Version) []File {
+	return []File{
+		{Name: "repository", Data: []byte(src.Repository)},
+		{Name: "tag", Data: []byte(version.Tag)},
+		{Name: "digest", Data: []byte(version.Digest)},
+	}
+}
+
+// VersionMetadata is the metadata every mode of in prints before the
+// labels and annotations that label_regex and annotation_regex select.
+func VersionMetadata(src Source, version Version) []MetadataField {
+	return []MetadataField{{Name: "repository", Value: src.Repository}, {Name: "tag", Value: version.Tag}}
 }
 
 // proveDigest checks that pinned exists, reading the manifest or config only
