@@ -114,9 +114,6 @@ func BenchmarkGet(b *testing.B) {
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Run(); err != nil {
-				if strings.Contains(stderr.String(), "not implemented yet") {
-					b.Skip("in is still a stub on this branch: the process figure comes once in lands")
-				}
 				b.Fatalf("in: %v: %s", err, stderr.String())
 			}
 		}

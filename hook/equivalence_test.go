@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -21,7 +20,7 @@ import (
 
 // runIn runs the in binary as Concourse does, in a Kubernetes pod (so in
 // reference mode unless params say otherwise), and returns its stdout and
-// the files it wrote. It skips the spec while in is a stub on this branch.
+// the files it wrote.
 func runIn(inPath string, req map[string]any) ([]byte, map[string]string) {
 	dest := GinkgoT().TempDir()
 	body, err := json.Marshal(req)
@@ -32,9 +31,6 @@ func runIn(inPath string, req map[string]any) ([]byte, map[string]string) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
-	if strings.Contains(stderr.String(), "not implemented yet") {
-		Skip("the in binary is still a stub on this branch: merge main once in has landed")
-	}
 	Expect(err).NotTo(HaveOccurred(), stderr.String())
 	files := map[string]string{}
 	entries, err := os.ReadDir(dest)

@@ -9,14 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
@@ -31,16 +30,15 @@ import (
 	"github.com/refimage/refimage/resource"
 )
 
-// push writes a random two-layer image, as an upstream put would.
-func push(reg *registrytest.Registry, ref string) v1.Hash {
+// imageTarball writes a random two-layer image as a Docker tarball under
+// dir/image/image.tar, as a build task's output would be.
+func imageTarball(dir string) {
 	img, err := random.Image(256, 2)
 	Expect(err).NotTo(HaveOccurred())
-	tag, err := name.NewTag(reg.Repo(ref))
+	Expect(os.MkdirAll(filepath.Join(dir, "image"), 0o755)).To(Succeed())
+	tag, err := name.NewTag("build/output:latest")
 	Expect(err).NotTo(HaveOccurred())
-	Expect(remote.Write(tag, img, reg.RemoteOptions()...)).To(Succeed())
-	d, err := img.Digest()
-	Expect(err).NotTo(HaveOccurred())
-	return d
+	Expect(tarball.WriteToFile(filepath.Join(dir, "image", "image.tar"), tag, img)).To(Succeed())
 }
 
 const namespace = "concourse-main"
@@ -50,7 +48,7 @@ const namespace = "concourse-main"
 type simRuntime struct {
 	api    kubernetes.Interface
 	hook   *hook.Hook
-	inPath string
+	inPath, outPath string
 	// ranIn records the in binary's output when a get pod ran.
 	ranIn map[string]string
 }
@@ -58,6 +56,24 @@ type simRuntime struct {
 type pipelineResource struct {
 	name   string
 	source map[string]any
+}
+
+// put runs a put step as a pod would: the real out binary, the build's
+// output as its source directory. It returns the version Concourse records.
+func (rt *simRuntime) put(r pipelineResource, params map[string]any) resource.Version {
+	src := GinkgoT().TempDir()
+	imageTarball(src)
+	body, err := json.Marshal(map[string]any{"source": r.source, "params": params})
+	Expect(err).NotTo(HaveOccurred())
+	cmd := exec.Command(rt.outPath, src)
+	cmd.Env = append(os.Environ(), "KUBERNETES_SERVICE_HOST=127.0.0.1")
+	cmd.Stdin = bytes.NewReader(body)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	Expect(cmd.Run()).To(Succeed(), stderr.String())
+	var resp resource.VersionResponse
+	Expect(json.Unmarshal(stdout.Bytes(), &resp)).To(Succeed())
+	return resp.Version
 }
 
 // get runs a get step: no pod when the hook says so, else a get pod that
@@ -88,9 +104,6 @@ func (rt *simRuntime) get(ctx context.Context, build string, r pipelineResource,
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
-	if strings.Contains(stderr.String(), "not implemented yet") {
-		Skip("the in binary is still a stub on this branch: merge main once in has landed")
-	}
 	Expect(err).NotTo(HaveOccurred(), stderr.String())
 	rt.ranIn = map[string]string{"stdout": stdout.String(), "dest": dest}
 	return nil, nil
@@ -133,6 +146,8 @@ var _ = Describe("A simulated runtime driving a two-job pipeline", Ordered, func
 	BeforeAll(func() {
 		inPath, err := gexec.Build("github.com/refimage/refimage/cmd/in")
 		Expect(err).NotTo(HaveOccurred())
+		outPath, err := gexec.Build("github.com/refimage/refimage/cmd/out")
+		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(gexec.CleanupBuildArtifacts)
 		// The real CNCF registry, TLS with a private CA, htpasswd auth.
 		reg, err = registrytest.StartDistribution(registrytest.WithTLS(), registrytest.WithBasicAuth("robot", "s3cret-pass"))
@@ -140,14 +155,15 @@ var _ = Describe("A simulated runtime driving a two-job pipeline", Ordered, func
 		DeferCleanup(reg.Close)
 		appImage = pipelineResource{name: "app-image", source: map[string]any{
 			"repository": reg.Repo("team/app"), "username": reg.Username, "password": reg.Password,
-			"ca_certs": []any{string(reg.CACertPEM)},
+			"ca_certs": []any{string(reg.CACertPEM)}, "tag": "latest",
 		}}
-		rt = &simRuntime{api: fake.NewClientset(), hook: hook.New(hook.WithLabeler(nil)), inPath: inPath}
+		rt = &simRuntime{api: fake.NewClientset(), hook: hook.New(hook.WithLabeler(nil)), inPath: inPath, outPath: outPath}
 
-		By("job A: put app-image pushes v1 (with ggcr until out lands)")
-		upstream = resource.Version{Tag: "latest", Digest: push(reg, "team/app:latest").String()}
-		By("the tag then moves on")
-		push(reg, "team/app:latest")
+		By("job A: put app-image pushes v1 with the out binary")
+		upstream = rt.put(appImage, map[string]any{"image": "image/image.tar"})
+		Expect(upstream.Tag).To(Equal("latest"))
+		By("the tag then moves on: a later build of A pushes v2")
+		Expect(rt.put(appImage, map[string]any{"image": "image/image.tar"}).Digest).NotTo(Equal(upstream.Digest))
 	})
 
 	It("job B: get with passed: [A] runs no pod, and the task pod pulls the pinned reference", func() {
