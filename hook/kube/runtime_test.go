@@ -46,8 +46,8 @@ const namespace = "concourse-main"
 // simRuntime is the part of a Kubernetes Concourse runtime that runs a get
 // step and a task, with the fake clientset standing in for the API server.
 type simRuntime struct {
-	api    kubernetes.Interface
-	hook   *hook.Hook
+	api             kubernetes.Interface
+	hook            *hook.Hook
 	inPath, outPath string
 	// ranIn records the in binary's output when a get pod ran.
 	ranIn map[string]string
