@@ -39,8 +39,6 @@ func (c *cache[V]) put(k string, v V) {
 	c.data[k] = v
 }
 
-type imageResult struct{ img v1.Image }
-
 // openCached opens a registry lazily: a digest already proven to exist with
 // the same credentials costs no request, not even the auth ping.
 func (h *Hook) openCached(ctx context.Context, src resource.Source) (resource.Registry, error) {
@@ -102,8 +100,8 @@ func (r *cachedRegistry) Image(ref name.Reference) (v1.Image, error) {
 	p := r.src.PlatformOr(nil)
 	key := ref.Name() + "\x00" + r.who + "\x00" + p.OS + "/" + p.Architecture
 	if pinned {
-		if got, ok := r.h.images.get(key); ok {
-			return got.img, nil
+		if img, ok := r.h.images.get(key); ok {
+			return img, nil
 		}
 	}
 	c, err := r.connect()
@@ -112,7 +110,7 @@ func (r *cachedRegistry) Image(ref name.Reference) (v1.Image, error) {
 	}
 	img, err := c.Image(ref)
 	if err == nil && pinned {
-		r.h.images.put(key, imageResult{img})
+		r.h.images.put(key, img)
 	}
 	return img, err
 }

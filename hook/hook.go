@@ -3,6 +3,8 @@ package hook
 import (
 	"context"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/refimage/refimage/resource"
 )
 
@@ -14,7 +16,7 @@ type Hook struct {
 	clientOpts []resource.Option
 	open       resource.OpenFunc
 	proven     *cache[struct{}]
-	images     *cache[imageResult]
+	images     *cache[v1.Image]
 }
 
 type options struct {
@@ -62,7 +64,7 @@ func New(opts ...Option) *Hook {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	h := &Hook{clientOpts: o.clientOpts, proven: newCache[struct{}](o.cacheSize), images: newCache[imageResult](o.cacheSize)}
+	h := &Hook{clientOpts: o.clientOpts, proven: newCache[struct{}](o.cacheSize), images: newCache[v1.Image](o.cacheSize)}
 	h.open = o.open
 	if h.open == nil {
 		h.open = func(ctx context.Context, src resource.Source) (resource.Registry, error) {
