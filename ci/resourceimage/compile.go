@@ -3,9 +3,7 @@ package resourceimage
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,8 +36,7 @@ var BuildEnv = []string{"CGO_ENABLED=0", "GOAMD64=v1", "GOARM64=v8.0"}
 type Compiled map[string]string
 
 // Compile builds the image's binaries for platform from the module in
-// moduleDir into outDir, with one go build invocation. Optional binaries
-// whose cmd/NAME is missing are skipped.
+// moduleDir into outDir, with one go build invocation.
 func Compile(ctx context.Context, moduleDir, outDir string, platform v1.Platform, version string) (Compiled, error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("compile for %s: %w", platform, err)
@@ -48,10 +45,6 @@ func Compile(ctx context.Context, moduleDir, outDir string, platform v1.Platform
 	args = append(args, "-ldflags", LDFlags(version), "-o", outDir+string(filepath.Separator))
 	out := Compiled{}
 	for _, b := range Binaries {
-		_, err := os.Stat(filepath.Join(moduleDir, "cmd", b.Name))
-		if b.Optional && errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
 		args = append(args, "./cmd/"+b.Name)
 		out[b.Name] = filepath.Join(outDir, b.Name)
 	}

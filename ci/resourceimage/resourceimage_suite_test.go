@@ -45,16 +45,12 @@ var (
 	// first pushed and wrote the base type; second built the same commit
 	// again from scratch (fresh binaries) and pushed under another tag.
 	first, second build
-	// refimageCLI is whether cmd/refimage is in the tree, and so in the image.
-	refimageCLI bool
 )
 
 var _ = BeforeSuite(func() {
 	var err error
 	moduleDir, err = filepath.Abs(filepath.Join("..", ".."))
 	Expect(err).NotTo(HaveOccurred())
-	_, err = os.Stat(filepath.Join(moduleDir, "cmd", "refimage"))
-	refimageCLI = err == nil
 
 	imagebuild, err = gexec.Build("github.com/refimage/refimage/ci/imagebuild")
 	Expect(err).NotTo(HaveOccurred())

@@ -2,20 +2,15 @@ package resourceimage
 
 import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/refimage/refimage/hook"
 )
 
-// producesLabel is the OCI label that tells the runtime hook this image's
-// get steps produce a registry-image (DESIGN.md, eligibility rule 3). Its
-// home is package hook, as hook.ProducesLabel; this copy goes as soon as
-// that package is on main, so that the key is written down once.
-const producesLabel = "io.github.refimage.produces"
-
-// producesValue is the label's value: refimage behaves as registry-image.
-const producesValue = "registry-image"
-
-// Labels are the config labels every platform's image carries.
+// Labels are the config labels every platform's image carries: the one
+// that tells the runtime hook this type's gets produce a registry image
+// (DESIGN.md, eligibility rule 3), with the key and value the hook reads.
 func Labels() map[string]string {
-	return map[string]string{producesLabel: producesValue}
+	return map[string]string{hook.ProducesLabel: hook.ProducesRegistryImage}
 }
 
 // Binary is one executable of the image: the main package it is built from
@@ -25,9 +20,6 @@ type Binary struct {
 	Name string
 	// Path is the absolute path in the image.
 	Path string
-	// Optional binaries are left out when their main package is absent
-	// from the source tree.
-	Optional bool
 }
 
 // Binaries are the image's executables: the three the Concourse resource
@@ -36,9 +28,7 @@ var Binaries = []Binary{
 	{Name: "check", Path: "/opt/resource/check"},
 	{Name: "in", Path: "/opt/resource/in"},
 	{Name: "out", Path: "/opt/resource/out"},
-	// cmd/refimage is written in parallel with this package; until it is on
-	// main, images are built without it rather than not at all.
-	{Name: "refimage", Path: "/usr/local/bin/refimage", Optional: true},
+	{Name: "refimage", Path: "/usr/local/bin/refimage"},
 }
 
 // CABundlePath is where the CA bundle lands; Go, curl and OpenSSL on
