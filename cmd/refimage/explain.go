@@ -82,39 +82,40 @@ func explain(ctx context.Context, p *pipeline) []getRow {
 }
 
 // artifactUsers maps each artifact name of a job's plan to the tasks that
-// use it as image: and as an input (through input_mapping when set). A
-// task whose config is in a file is listed as "name (inputs in file)" for
-// every artifact, since its inputs cannot be known without the file.
+// use it as image: and as an input (through input_mapping when set). Only
+// tasks after the get (or put) in plan order count: an artifact does not
+// exist before its step. A task whose config is in a file is listed as
+// "name (inputs in file)" for every artifact before it, since its inputs
+// cannot be known without the file.
 func artifactUsers(plan []step) (imageOf, inputOf map[string][]string) {
 	imageOf, inputOf = map[string][]string{}, map[string][]string{}
-	var fileTasks []string
+	var produced []string
 	walk(plan, func(s step) {
+		for _, name := range []string{s.Get, s.Put} {
+			if name != "" && !slices.Contains(produced, name) {
+				produced = append(produced, name)
+			}
+		}
 		if s.Task == "" {
 			return
 		}
-		if s.Image != "" {
+		if s.Image != "" && slices.Contains(produced, s.Image) {
 			imageOf[s.Image] = appendOnce(imageOf[s.Image], s.Task)
 		}
 		if s.Config == nil {
-			fileTasks = append(fileTasks, s.Task+" (inputs in "+firstNonEmpty(s.File, "a file")+")")
+			user := s.Task + " (inputs in " + firstNonEmpty(s.File, "a file") + ")"
+			for _, name := range produced {
+				inputOf[name] = appendOnce(inputOf[name], user)
+			}
 			return
 		}
 		for _, in := range s.Config.Inputs {
 			artifact := firstNonEmpty(s.InputMapping[in.Name], in.Name)
-			inputOf[artifact] = appendOnce(inputOf[artifact], s.Task)
+			if slices.Contains(produced, artifact) {
+				inputOf[artifact] = appendOnce(inputOf[artifact], s.Task)
+			}
 		}
 	})
-	if len(fileTasks) > 0 {
-		seen := map[string]bool{}
-		walk(plan, func(s step) {
-			for _, name := range []string{s.Get, s.Put} {
-				if name != "" && !seen[name] {
-					seen[name] = true
-					inputOf[name] = append(inputOf[name], fileTasks...)
-				}
-			}
-		})
-	}
 	return imageOf, inputOf
 }
 
