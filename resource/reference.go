@@ -63,50 +63,73 @@ func ResolveReference(ctx context.Context, req InRequest, open OpenFunc) (*Refer
 		return nil, fieldErrorf("source.annotation_regex", "%v", err)
 	}
 
-	ref := &Reference{
-		Files: []File{
-			{Name: "repository", Data: []byte(src.Repository)},
-			{Name: "tag", Data: []byte(version.Tag)},
-			{Name: "digest", Data: []byte(version.Digest)},
-		},
-	}
-	metadata := []MetadataField{{Name: "repository", Value: src.Repository}, {Name: "tag", Value: version.Tag}}
-
 	candidates := []Source{src}
 	if mirror, ok, err := src.Mirror(); err != nil {
 		return nil, err
 	} else if ok {
 		candidates = []Source{mirror, src}
 	}
+	var warnings []string
 	for i, candidate := range candidates {
 		isMirror := i == 0 && len(candidates) == 2
-		repo, err := candidate.repository()
-		if err != nil {
-			return nil, fmt.Errorf("parse repository %q: %w", candidate.Repository, err)
-		}
-		pinned := repo.Digest(version.Digest)
-		extra, err := proveDigest(ctx, candidate, pinned, open, labels, annotations)
+		ref, err := proveVersion(ctx, src, candidate, version, open, labels, annotations)
 		if err != nil && isMirror {
-			ref.Warnings = append(ref.Warnings, fmt.Sprintf("mirror %s: %v; using the origin", repo, err))
+			warnings = append(warnings, fmt.Sprintf("mirror %s: %v; using the origin", candidate.Repository, err))
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		ref.Pinned = pinned
-		ref.Response = VersionResponse{Version: version, Metadata: append(metadata, extra...)}
+		ref.Warnings = warnings
 		return ref, nil
 	}
 	panic("unreachable: the origin is always a candidate")
 }
 
-// proveDigest checks that pinned exists, reading the manifest or config only
-// when a regex needs them, and returns the metadata they yield.
-func proveDigest(ctx context.Context, src Source, pinned name.Digest, open OpenFunc, labels, annotations *regexp.Regexp) ([]MetadataField, error) {
-	reg, err := open(ctx, src)
+// proveVersion opens candidate (the source or its mirror) and proves the
+// version's digest is there.
+func proveVersion(ctx context.Context, src, candidate Source, version Version, open OpenFunc, labels, annotations *regexp.Regexp) (*Reference, error) {
+	reg, err := open(ctx, candidate)
 	if err != nil {
 		return nil, err
 	}
+	repo, err := candidate.repository()
+	if err != nil {
+		return nil, fmt.Errorf("parse repository %q: %w", candidate.Repository, err)
+	}
+	// The repository file holds the source's repository as written (also
+	// when a mirror served it), unless the registry resolved it elsewhere
+	// (ECR's derived host): then the full name, as registry-image writes it.
+	written := src.Repository
+	if resolved, ok := reg.(Resolved); ok {
+		ep := resolved.Endpoint()
+		if ep.Repository.Name() != repo.Name() {
+			written = ep.Repository.Name()
+		}
+		repo = ep.Repository
+	} else if candidate.ECR() {
+		return nil, fmt.Errorf("open %s: the registry connection does not say which ECR host it resolved to (it must implement resource.Resolved)", candidate.Repository)
+	}
+	pinned := repo.Digest(version.Digest)
+	extra, err := proveDigest(pinned, reg, labels, annotations)
+	if err != nil {
+		return nil, err
+	}
+	metadata := []MetadataField{{Name: "repository", Value: written}, {Name: "tag", Value: version.Tag}}
+	return &Reference{
+		Files: []File{
+			{Name: "repository", Data: []byte(written)},
+			{Name: "tag", Data: []byte(version.Tag)},
+			{Name: "digest", Data: []byte(version.Digest)},
+		},
+		Response: VersionResponse{Version: version, Metadata: append(metadata, extra...)},
+		Pinned:   pinned,
+	}, nil
+}
+
+// proveDigest checks that pinned exists, reading the manifest or config only
+// when a regex needs them, and returns the metadata they yield.
+func proveDigest(pinned name.Digest, reg Registry, labels, annotations *regexp.Regexp) ([]MetadataField, error) {
 	if labels == nil && annotations == nil {
 		_, found, err := reg.Digest(pinned)
 		if err != nil {
