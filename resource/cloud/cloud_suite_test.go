@@ -1,0 +1,74 @@
+package cloud_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+func TestCloud(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "cloud")
+}
+
+// routes sends each request for a cloud host name to a loopback server,
+// in plain HTTP, keeping the Host header the client meant: the fakes check
+// it, and no request ever leaves the machine. A host with no route is an
+// error, so an unexpected call (an instance metadata lookup) fails the spec.
+type routes struct {
+	mu    sync.Mutex
+	to    map[string]string // host → http://127.0.0.1:port
+	inner http.RoundTripper
+	seen  []string
+}
+
+func newRoutes() *routes {
+	return &routes{to: map[string]string{}, inner: http.DefaultTransport.(*http.Transport).Clone()}
+}
+
+func (r *routes) add(host, target string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.to[host] = target
+}
+
+func (r *routes) hosts() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.seen...)
+}
+
+func (r *routes) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	target, ok := r.to[req.URL.Host]
+	r.seen = append(r.seen, req.URL.Host)
+	r.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("routes: no route to %s (a test must not reach the internet)", req.URL.Host)
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, err
+	}
+	out := req.Clone(req.Context())
+	out.Host = req.URL.Host
+	out.URL.Scheme, out.URL.Host = u.Scheme, u.Host
+	return r.inner.RoundTrip(out)
+}
+
+// secretsIn returns the secrets that appear in text.
+func secretsIn(text string, secrets ...string) []string {
+	var found []string
+	for _, s := range secrets {
+		if s != "" && strings.Contains(text, s) {
+			found = append(found, s)
+		}
+	}
+	return found
+}
