@@ -1,12 +1,17 @@
 package cloud_test
 
 import (
+	"context"
+	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -71,4 +76,23 @@ func secretsIn(text string, secrets ...string) []string {
 		}
 	}
 	return found
+}
+
+// awsHTTP is the AWS SDK's own client type, so that AWS_CA_BUNDLE and the
+// rest of its configuration apply as in production, dialing each
+// host:port in dial to a loopback fake instead of the internet. The fakes
+// have httptest's certificate, which names no AWS host: verification is
+// off for this loopback-only client.
+func awsHTTP(dial map[string]string) *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.Proxy = nil
+		t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			target, ok := dial[addr]
+			if !ok {
+				return nil, fmt.Errorf("awsHTTP: no route to %s (a test must not reach the internet)", addr)
+			}
+			return (&net.Dialer{}).DialContext(ctx, network, target)
+		}
+		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // loopback fakes only
+	})
 }

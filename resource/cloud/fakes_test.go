@@ -46,7 +46,7 @@ type fakeECR struct {
 func newFakeECR(region, proxy string) *fakeECR {
 	f := &fakeECR{password: "ecr-password-" + region, proxy: proxy, expires: time.Now().Add(12 * time.Hour).Truncate(time.Second),
 		wantHost: "api.ecr." + region + ".amazonaws.com"}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.calls++
@@ -97,7 +97,7 @@ type fakeSTS struct {
 
 func newFakeSTS(region string) *fakeSTS {
 	f := &fakeSTS{}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		key, signedRegion, service, err := signedBy(r)
