@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -95,4 +96,15 @@ func awsHTTP(dial map[string]string) *awshttp.BuildableClient {
 		}
 		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // loopback fakes only
 	})
+}
+
+// azureEnvSet reports whether the process has a managed identity source
+// other than the instance metadata endpoint configured.
+func azureEnvSet() bool {
+	for _, k := range []string{"IDENTITY_ENDPOINT", "MSI_ENDPOINT", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT"} {
+		if os.Getenv(k) != "" {
+			return true
+		}
+	}
+	return false
 }

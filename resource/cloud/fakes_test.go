@@ -32,15 +32,15 @@ func signedBy(r *http.Request) (key, region, service string, err error) {
 // fakeECR answers GetAuthorizationToken, checking the request as AWS would.
 type fakeECR struct {
 	*httptest.Server
-	mu        sync.Mutex
-	calls     int
-	keys      []string // access key ids the requests were signed with
-	problems  []string
-	password  string
-	proxy     string // proxyEndpoint to answer
-	expires   time.Time
-	failCode  string // answer 400 with this error type when set
-	wantHost  string
+	mu       sync.Mutex
+	calls    int
+	keys     []string // access key ids the requests were signed with
+	problems []string
+	password string
+	proxy    string // proxyEndpoint to answer
+	expires  time.Time
+	failCode string // answer 400 with this error type when set
+	wantHost string
 }
 
 func newFakeECR(region, proxy string) *fakeECR {
