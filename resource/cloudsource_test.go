@@ -131,6 +131,9 @@ var _ = Describe("cloud sources", func() {
 			Expect(ref.Files[0]).To(Equal(resource.File{Name: "repository", Data: []byte(reg.Repo("team/app"))}))
 			Expect(ref.Response.Metadata[0]).To(Equal(resource.MetadataField{Name: "repository", Value: reg.Repo("team/app")}))
 			Expect(ref.Pinned.String()).To(Equal(reg.Repo("team/app") + "@" + digest))
+			Expect(ref.Endpoint).NotTo(BeNil())
+			Expect(ref.Endpoint.Auth).To(Equal(fake.ep.Auth))
+			Expect(ref.Endpoint.Expires).To(Equal(fake.ep.Expires))
 		})
 
 		It("refuses a registry that cannot name the ECR host it resolved to", func() {

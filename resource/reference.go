@@ -41,6 +41,10 @@ type Reference struct {
 	// Warnings are non-fatal events (a mirror that failed) for the caller
 	// to log.
 	Warnings []string
+	// Endpoint is where Pinned was found and the credentials that found
+	// it, when the registry reports them (see Resolved): the runtime hook
+	// turns a cloud token into a pull secret with it. Never log its Auth.
+	Endpoint *Endpoint
 }
 
 // ResolveReference computes reference-only in: it proves the version's
@@ -101,8 +105,10 @@ func proveVersion(ctx context.Context, src, candidate Source, version Version, o
 	// when a mirror served it), unless the registry resolved it elsewhere
 	// (ECR's derived host): then the full name, as registry-image writes it.
 	written := src.Repository
+	var endpoint *Endpoint
 	if resolved, ok := reg.(Resolved); ok {
 		ep := resolved.Endpoint()
+		endpoint = &ep
 		if ep.Repository.Name() != repo.Name() {
 			written = ep.Repository.Name()
 		}
@@ -124,6 +130,7 @@ func proveVersion(ctx context.Context, src, candidate Source, version Version, o
 		},
 		Response: VersionResponse{Version: version, Metadata: append(metadata, extra...)},
 		Pinned:   pinned,
+		Endpoint: endpoint,
 	}, nil
 }
 
