@@ -127,6 +127,22 @@ var _ = Describe("Azure ACR", func() {
 		Expect(w.secrets).To(ContainElements(w.imds.token, w.acr.refresh))
 	})
 
+	It("makes in's reference mode write the repository as given and report the refresh token", func() {
+		r := w.resolver()
+		ref, err := resource.ResolveReference(context.Background(),
+			resource.InRequest{Source: w.source(nil), Version: resource.Version{Tag: "2.0.0", Digest: w.digest}},
+			func(ctx context.Context, s resource.Source) (resource.Registry, error) {
+				return resource.NewClient(ctx, s, resource.WithResolver(r), resource.WithTransport(w.routes))
+			})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(ref.Files[0].Data)).To(Equal(w.host + "/team/app"))
+		Expect(ref.Pinned.String()).To(Equal(w.host + "/team/app@" + w.digest))
+		auth, err := ref.Endpoint.Auth.Authorization()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(auth.Username).To(Equal("00000000-0000-0000-0000-000000000000"))
+		Expect(auth.Password).To(Equal(w.acr.refresh))
+	})
+
 	It("says the exchange failed, hints at the tenant, and echoes no token", func() {
 		w.acr.status = http.StatusUnauthorized
 		_, err := w.check(w.source(func(s *resource.Source) { s.AzureTenantID = "tenant-1" }))
