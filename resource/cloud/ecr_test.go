@@ -2,6 +2,7 @@ package cloud_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,6 +126,14 @@ var _ = Describe("Amazon ECR", func() {
 		_, ecrKeys, _ := w.ecr.report()
 		Expect(ecrKeys).To(Equal([]string{"ASIAROLE2"}))
 		Expect(w.secrets).To(ContainElements("role-secret-1", "role-session-1", "role-secret-2", "role-session-2", w.ecr.password))
+	})
+
+	It("accepts the deprecated aws_ecr_registry_id with a warning, as registry-image does", func() {
+		var warnings []string
+		r := w.resolver(cloud.WithWarnings(func(format string, args ...any) { warnings = append(warnings, fmt.Sprintf(format, args...)) }))
+		_, err := w.check(r, w.source(func(s *resource.Source) { s.AWSECRRegistryID = account }))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(warnings).To(ConsistOf(HavePrefix("source.aws_ecr_registry_id is ignored")))
 	})
 
 	It("assumes a single aws_role_arn", func() {
