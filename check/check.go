@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sirupsen/logrus"
 
 	"github.com/refimage/refimage/resource"
@@ -98,7 +99,7 @@ func checkTag(l *lookup, tag string, cursor *resource.Version) (resource.CheckRe
 		return nil, nil
 	}
 	var versions resource.CheckResponse
-	if cursor != nil && cursor.Digest != "" && cursor.Digest != digest.String() {
+	if cursor != nil && cursor.Digest != digest.String() && isDigest(cursor.Digest) {
 		prev := l.client.Repository.Digest(cursor.Digest)
 		_, stillThere, err := l.client.Digest(prev)
 		if err != nil {
@@ -109,4 +110,11 @@ func checkTag(l *lookup, tag string, cursor *resource.Version) (resource.CheckRe
 		}
 	}
 	return append(versions, resource.Version{Tag: tag, Digest: digest.String()}), nil
+}
+
+// isDigest rejects a cursor digest that could not name a manifest, so that a
+// mangled version is treated as gone rather than sent to the registry.
+func isDigest(s string) bool {
+	_, err := v1.NewHash(s)
+	return err == nil
 }

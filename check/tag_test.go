@@ -64,6 +64,12 @@ var _ = Describe("check with a tag", func() {
 		Expect(r.versions).To(Equal(versionsOf(digests, "stable")))
 	})
 
+	It("ignores a previous version whose digest is not a digest", func() {
+		r := runCheck(map[string]any{"source": src("stable"), "version": resource.Version{Tag: "stable", Digest: "garbage"}})
+		Expect(r.code).To(Equal(0), r.stderr)
+		Expect(r.versions).To(Equal(versionsOf(digests, "stable")))
+	})
+
 	It("emits only the current digest when the previous one is the same", func() {
 		current := versionsOf(digests, "stable")[0]
 		r := runCheck(map[string]any{"source": src("stable"), "version": current})

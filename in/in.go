@@ -1,15 +1,113 @@
-// Package in fetches a version of an image: its reference, or the whole
-// image in registry-image's formats.
 package in
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/refimage/refimage/resource"
 )
 
-// Run answers an in request into the directory args[0].
-func Run(ctx context.Context, req resource.InRequest, args []string) (resource.VersionResponse, error) {
-	return resource.VersionResponse{}, errors.New("in: not implemented yet")
+type options struct {
+	log      logrus.FieldLogger
+	progress io.Writer
+	k8s      bool
+	client   []resource.Option
+	retry    resource.RetryPolicy
+	jobs     int
+}
+
+// Option configures Run.
+type Option func(*options)
+
+// WithLogger receives the mode line, warnings and debug lines.
+func WithLogger(l logrus.FieldLogger) Option { return func(o *options) { o.log = l } }
+
+// WithProgress draws one progress bar per layer on w (stderr in the binary).
+// Without it, or when the logger is at debug level, no bar is drawn.
+func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = w } }
+
+// InKubernetesPod says whether the process runs as a Kubernetes pod, which
+// makes reference-only the default mode.
+func InKubernetesPod(yes bool) Option { return func(o *options) { o.k8s = yes } }
+
+// WithClientOptions passes options to resource.NewClient (transport, retry policy).
+func WithClientOptions(opts ...resource.Option) Option {
+	return func(o *options) { o.client = append(o.client, opts...) }
+}
+
+// WithBlobRetryPolicy bounds how often a layer download that broke off or
+// failed verification is started again (default resource.DefaultRetryPolicy).
+func WithBlobRetryPolicy(p resource.RetryPolicy) Option { return func(o *options) { o.retry = p } }
+
+// WithJobs bounds the layers downloaded at once (default 3).
+func WithJobs(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.jobs = n
+		}
+	}
+}
+
+// Run answers an in request by writing into dest, which it creates if
+// needed, and returns the version it was given with its metadata.
+func Run(ctx context.Context, req resource.InRequest, dest string, opts ...Option) (resource.VersionResponse, error) {
+	o := options{log: logrus.New(), retry: resource.DefaultRetryPolicy, jobs: 3}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if dest == "" {
+		return resource.VersionResponse{}, errors.New("in needs its destination directory as its first argument, as Concourse passes it")
+	}
+	mode, why := resource.ChooseMode(req.Params, req.Source, o.k8s)
+	o.log.Infof("%s: %s", mode, why)
+
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		return resource.VersionResponse{}, fmt.Errorf("create destination %s: %w", dest, err)
+	}
+	if mode == resource.ReferenceOnly {
+		return referenceOnly(ctx, req, dest, o)
+	}
+	return fullDownload(ctx, req, dest, o)
+}
+
+// referenceOnly writes what resource.ResolveReference computed, which is
+// also what the runtime hook hands a task without running in at all.
+func referenceOnly(ctx context.Context, req resource.InRequest, dest string, o options) (resource.VersionResponse, error) {
+	ref, err := resource.ResolveReference(ctx, req, o.open)
+	if err != nil {
+		return resource.VersionResponse{}, err
+	}
+	for _, w := range ref.Warnings {
+		o.log.Warn(w)
+	}
+	if err := writeFiles(dest, ref.Files); err != nil {
+		return resource.VersionResponse{}, err
+	}
+	o.log.Infof("wrote the reference %s", ref.Pinned)
+	return ref.Response, nil
+}
+
+func (o options) open(ctx context.Context, src resource.Source) (resource.Registry, error) {
+	return resource.NewClient(ctx, src, o.clientOptions(nil)...)
+}
+
+func (o options) clientOptions(platform *resource.Platform) []resource.Option {
+	opts := []resource.Option{resource.WithWarnings(o.log.Warnf), resource.WithPlatform(platform)}
+	return append(opts, o.client...)
+}
+
+// writeFiles writes files into dest, readable by any user a task runs as.
+func writeFiles(dest string, files []resource.File) error {
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dest, f.Name), f.Data, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", f.Name, err)
+		}
+	}
+	return nil
 }

@@ -101,17 +101,10 @@ func proveVersion(ctx context.Context, src, candidate Source, version Version, o
 	if err != nil {
 		return nil, fmt.Errorf("parse repository %q: %w", candidate.Repository, err)
 	}
-	// The repository file holds the source's repository as written (also
-	// when a mirror served it), unless the registry resolved it elsewhere
-	// (ECR's derived host): then the full name, as registry-image writes it.
-	written := src.Repository
 	var endpoint *Endpoint
 	if resolved, ok := reg.(Resolved); ok {
 		ep := resolved.Endpoint()
 		endpoint = &ep
-		if ep.Repository.Name() != repo.Name() {
-			written = ep.Repository.Name()
-		}
 		repo = ep.Repository
 	} else if candidate.ECR() {
 		return nil, fmt.Errorf("open %s: the registry connection does not say which ECR host it resolved to (it must implement resource.Resolved)", candidate.Repository)
@@ -121,17 +114,33 @@ func proveVersion(ctx context.Context, src, candidate Source, version Version, o
 	if err != nil {
 		return nil, err
 	}
-	metadata := []MetadataField{{Name: "repository", Value: written}, {Name: "tag", Value: version.Tag}}
+	// A mirror's digest is written under the source's repository; an ECR
+	// source's under the registry it resolved to.
+	shown := src.Shown(repo)
 	return &Reference{
-		Files: []File{
-			{Name: "repository", Data: []byte(written)},
-			{Name: "tag", Data: []byte(version.Tag)},
-			{Name: "digest", Data: []byte(version.Digest)},
-		},
-		Response: VersionResponse{Version: version, Metadata: append(metadata, extra...)},
+		Files:    VersionFiles(shown, version),
+		Response: VersionResponse{Version: version, Metadata: append(VersionMetadata(shown, version), extra...)},
 		Pinned:   pinned,
 		Endpoint: endpoint,
 	}, nil
+}
+
+// VersionFiles are the repository, tag and digest files every mode of in
+// writes, byte for byte as registry-image writes them. Give it the source
+// as Shown.
+func VersionFiles(src Source, version Version) []File {
+	return []File{
+		{Name: "repository", Data: []byte(src.Repository)},
+		{Name: "tag", Data: []byte(version.Tag)},
+		{Name: "digest", Data: []byte(version.Digest)},
+	}
+}
+
+// VersionMetadata is the metadata every mode of in prints before the
+// labels and annotations that label_regex and annotation_regex select.
+// Give it the source as Shown.
+func VersionMetadata(src Source, version Version) []MetadataField {
+	return []MetadataField{{Name: "repository", Value: src.Repository}, {Name: "tag", Value: version.Tag}}
 }
 
 // proveDigest checks that pinned exists, reading the manifest or config only

@@ -63,7 +63,7 @@ var _ = Describe("ResolveReference", func() {
 		Expect(ref.Pinned.String()).To(Equal(proxy.Repo("app") + "@" + digest))
 		c := proxy.Counts()
 		Expect(c.ManifestHEAD).To(Equal(1))
-		Expect(c.Total - c.Ping).To(Equal(1), "no GET of manifest, config or layer")
+		Expect(c.Total-c.Ping).To(Equal(1), "no GET of manifest, config or layer")
 	})
 
 	It("reads the manifest and config once when label_regex and annotation_regex ask for them", func() {
@@ -131,4 +131,6 @@ func (fakeRegistry) Digest(ref name.Reference) (v1.Hash, bool, error) {
 	return h, err == nil, err
 }
 
-func (fakeRegistry) Image(name.Reference) (v1.Image, error) { return nil, errors.New("not in this fake") }
+func (fakeRegistry) Image(name.Reference) (v1.Image, error) {
+	return nil, errors.New("not in this fake")
+}

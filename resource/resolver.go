@@ -73,3 +73,14 @@ func (c *Client) Endpoint() Endpoint {
 type Resolved interface {
 	Endpoint() Endpoint
 }
+
+// Shown is the source as in's files and metadata name it: an ECR source's
+// bare repository becomes the full name on the registry it resolved to, as
+// registry-image writes it; any other source is unchanged (a digest found
+// on a mirror is still written under the source's repository).
+func (s Source) Shown(resolved name.Repository) Source {
+	if s.ECR() {
+		s.Repository = resolved.Name()
+	}
+	return s
+}

@@ -96,3 +96,11 @@ func Run[Req Request](ctx context.Context, args []string, stdin io.Reader, stdou
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
+
+// Arg returns the i-th argument, or "" when there is none.
+func (e Env) Arg(i int) string {
+	if i < len(e.Args) {
+		return e.Args[i]
+	}
+	return ""
+}

@@ -1,0 +1,230 @@
+package in_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/klauspost/compress/gzip"
+	"github.com/onsi/gomega/gexec"
+
+	"github.com/refimage/refimage/internal/imagetest"
+	"github.com/refimage/refimage/internal/registrytest"
+	"github.com/refimage/refimage/resource"
+)
+
+const (
+	largeSize   = 200 << 20
+	largeLayers = 5
+)
+
+// BenchmarkIn runs the in binary end to end on imagetest.Large, served by
+// the Distribution registry on loopback: a full rootfs download next to
+// the raw sequential pipeline (fetch, decompress, untar each layer in turn)
+// as the physical reference, and the reference-only mode with the requests
+// it made per run (ref-requests and ref-manifest-HEADs are per run; pings
+// of /v2/ are not counted).
+func BenchmarkIn(b *testing.B) {
+	bin, err := gexec.Build("github.com/refimage/refimage/cmd/in")
+	must(b, err)
+	b.Cleanup(gexec.CleanupBuildArtifacts)
+	dist, err := registrytest.StartDistribution()
+	must(b, err)
+	b.Cleanup(dist.Close)
+	proxy := registrytest.NewProxy(dist)
+	b.Cleanup(proxy.Close)
+
+	img, err := imagetest.Large(largeSize, largeLayers, 1)
+	must(b, err)
+	repo := proxy.Repo("bench/large")
+	digest, err := imagetest.Push(repo+":latest", img, proxy.RemoteOptions()...)
+	must(b, err)
+	req := request{Source: map[string]any{"repository": repo}, Version: resource.Version{Tag: "latest", Digest: digest}}
+
+	for range b.N {
+		// The machine is shared, so each figure is the best of a few runs.
+		// Process start and request decoding alone: a request the binary
+		// refuses before any I/O.
+		start := best(5, func() timedRun { return runTimed(b, bin, map[string]any{}, b.TempDir()) })
+		proxy.Reset()
+		ref := best(5, func() timedRun { return runTimed(b, bin, req, b.TempDir(), inPod) })
+		counts := proxy.Counts()
+		// Interleaved, each into a directory removed afterwards, so that
+		// neither pays for the other's dirty pages.
+		var raw, full timedRun
+		for i := range 3 {
+			r := rawPipeline(b, repo, digest, scratch(b))
+			f := runTimed(b, bin, req, scratch(b))
+			if i == 0 || r.wall < raw.wall {
+				raw = r
+			}
+			if f.err != nil {
+				full = f
+				break
+			}
+			if i == 0 || f.wall < full.wall {
+				full.wall, full.cpu = f.wall, f.cpu
+			}
+			full.maxRSS = max(full.maxRSS, f.maxRSS)
+		}
+		if full.err != nil || ref.err != nil {
+			b.Fatalf("in failed: full: %v, reference: %v", full.err, ref.err)
+		}
+
+		mib := float64(largeSize) / (1 << 20)
+		b.ReportMetric(full.wall.Seconds(), "full-s")
+		b.ReportMetric(mib/full.wall.Seconds(), "full-MiB/s")
+		b.ReportMetric(float64(full.maxRSS)/(1<<20), "full-maxrss-MiB")
+		b.ReportMetric(raw.wall.Seconds(), "raw-seq-s")
+		b.ReportMetric(full.wall.Seconds()/raw.wall.Seconds(), "full/raw")
+		b.ReportMetric(full.cpu.Seconds(), "full-cpu-s")
+		b.ReportMetric(raw.cpu.Seconds(), "raw-seq-cpu-s")
+		b.ReportMetric(float64(ref.wall.Microseconds())/1000, "ref-ms")
+		b.ReportMetric(float64(start.wall.Microseconds())/1000, "start-ms")
+		b.ReportMetric(float64((ref.wall-start.wall).Microseconds())/1000, "ref-minus-start-ms")
+		b.ReportMetric(float64(counts.Total-counts.Ping)/5, "ref-requests")
+		b.ReportMetric(float64(counts.ManifestHEAD)/5, "ref-manifest-HEADs")
+	}
+}
+
+// best runs f n times and keeps the fastest run, with the highest peak
+// RSS seen (memory does not get better by luck).
+func best(n int, f func() timedRun) timedRun {
+	var out timedRun
+	for i := range n {
+		r := f()
+		if r.err != nil {
+			return r
+		}
+		if i == 0 || r.wall < out.wall {
+			out.wall = r.wall
+		}
+		out.maxRSS = max(out.maxRSS, r.maxRSS)
+	}
+	return out
+}
+
+// scratch is a new directory, removed (with what was written into it)
+// before the next scratch is made.
+func scratch(b *testing.B) string {
+	if lastScratch != "" {
+		must(b, os.RemoveAll(lastScratch))
+	}
+	dir, err := os.MkdirTemp(b.TempDir(), "run-")
+	must(b, err)
+	lastScratch = dir
+	return dir
+}
+
+var lastScratch string
+
+type timedRun struct {
+	wall   time.Duration
+	cpu    time.Duration // user + system
+	maxRSS int64         // bytes
+	err    error
+}
+
+func cpuOf(ru *syscall.Rusage) time.Duration {
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func runTimed(b *testing.B, bin string, req any, dest string, env ...string) timedRun {
+	body, err := json.Marshal(req)
+	must(b, err)
+	cmd := exec.Command(bin, dest)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	cmd.Stdin = bytes.NewReader(body)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	t0 := time.Now()
+	err = cmd.Run()
+	wall := time.Since(t0)
+	if err != nil {
+		err = errors.New(stderr.String())
+	}
+	run := timedRun{wall: wall, err: err}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		run.maxRSS = ru.Maxrss << 10 // KiB on Linux
+		run.cpu = cpuOf(ru)
+	}
+	return run
+}
+
+// rawPipeline is the physical reference: each layer in turn fetched,
+// gunzipped and untarred into dir, with no verification, no safety and no
+// concurrency.
+func rawPipeline(b *testing.B, repo, digest, dir string) timedRun {
+	var before, after syscall.Rusage
+	must(b, syscall.Getrusage(syscall.RUSAGE_SELF, &before))
+	t0 := time.Now()
+	ref, err := name.NewDigest(repo + "@" + digest)
+	must(b, err)
+	img, err := remote.Image(ref)
+	must(b, err)
+	layers, err := img.Layers()
+	must(b, err)
+	for _, l := range layers {
+		rc, err := l.Compressed()
+		must(b, err)
+		zr, err := gzip.NewReader(rc)
+		must(b, err)
+		must(b, untar(zr, dir))
+		rc.Close()
+	}
+	wall := time.Since(t0)
+	must(b, syscall.Getrusage(syscall.RUSAGE_SELF, &after))
+	return timedRun{wall: wall, cpu: cpuOf(&after) - cpuOf(&before)}
+}
+
+func untar(r io.Reader, dir string) error {
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(dir, hdr.Name)
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, hdr.FileInfo().Mode())
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(f, tr); err != nil {
+				f.Close()
+				return err
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func must(b *testing.B, err error) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+}

@@ -1,0 +1,209 @@
+package in
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/refimage/refimage/resource"
+)
+
+// fullDownload writes the image in the requested format. With a
+// registry_mirror it tries the mirror first and, when anything fails there,
+// starts again from the origin on a clean destination.
+func fullDownload(ctx context.Context, req resource.InRequest, dest string, o options) (resource.VersionResponse, error) {
+	mirror, hasMirror, err := req.Source.Mirror()
+	if err != nil {
+		return resource.VersionResponse{}, err
+	}
+	if hasMirror {
+		fields, _, err := downloadFrom(ctx, mirror, req, dest, o)
+		if err == nil {
+			return respond(req, req.Source, dest, fields)
+		}
+		if ctx.Err() != nil {
+			return resource.VersionResponse{}, err
+		}
+		o.log.Warnf("download from mirror %s failed, using the origin: %v", mirror.Repository, err)
+		if err := clean(dest); err != nil {
+			return resource.VersionResponse{}, err
+		}
+	}
+	fields, repo, err := downloadFrom(ctx, req.Source, req, dest, o)
+	if err != nil {
+		// Leave no half-written image behind for anything to mistake.
+		_ = clean(dest)
+		return resource.VersionResponse{}, err
+	}
+	return respond(req, req.Source.Shown(repo), dest, fields)
+}
+
+// respond writes the version files, last, so that a destination holding
+// them holds a complete image. shown is the source as the files name it
+// (an ECR repository with its derived host).
+func respond(req resource.InRequest, shown resource.Source, dest string, extra []resource.MetadataField) (resource.VersionResponse, error) {
+	if err := writeFiles(dest, resource.VersionFiles(shown, req.Version)); err != nil {
+		return resource.VersionResponse{}, err
+	}
+	return resource.VersionResponse{
+		Version:  req.Version,
+		Metadata: append(resource.VersionMetadata(shown, req.Version), extra...),
+	}, nil
+}
+
+// clean removes what a failed attempt may have left.
+func clean(dest string) error {
+	for _, n := range []string{"rootfs", "oci", "image.tar", "metadata.json", "labels.json", blobsDir} {
+		if err := os.RemoveAll(filepath.Join(dest, n)); err != nil {
+			return fmt.Errorf("clean %s after the mirror failed: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// downloadFrom writes the image from src's registry and returns the
+// metadata that label_regex and annotation_regex select, and the repository
+// the client resolved src to.
+func downloadFrom(ctx context.Context, src resource.Source, req resource.InRequest, dest string, o options) ([]resource.MetadataField, name.Repository, error) {
+	client, err := resource.NewClient(ctx, src, o.clientOptions(req.Params.Platform)...)
+	if err != nil {
+		return nil, name.Repository{}, err
+	}
+	ref := client.Repository.Digest(req.Version.Digest)
+	o.log.Infof("fetching %s", ref)
+	desc, err := remote.Get(ref, client.Remote...)
+	if err != nil {
+		return nil, name.Repository{}, explainFetch(ref, err)
+	}
+
+	var img v1.Image
+	image := func() (v1.Image, error) {
+		if img != nil {
+			return img, nil
+		}
+		var err error
+		if img, err = desc.Image(); err != nil {
+			return nil, explainFetch(ref, err)
+		}
+		return img, nil
+	}
+
+	switch req.Params.FormatOrDefault() {
+	case resource.FormatRootfs:
+		if _, err := image(); err != nil {
+			return nil, name.Repository{}, err
+		}
+		err = writeRootfs(ctx, img, dest, o)
+		if errors.Is(err, errChanged) {
+			// Layers are extracted as they arrive, so bytes a failed
+			// attempt sent may be in rootfs/: start it again, once.
+			o.log.Warnf("%v; extracting the image again", err)
+			if err := os.RemoveAll(filepath.Join(dest, "rootfs")); err != nil {
+				return nil, name.Repository{}, fmt.Errorf("remove rootfs: %w", err)
+			}
+			err = writeRootfs(ctx, img, dest, o)
+		}
+	case resource.FormatOCI:
+		if _, err := image(); err != nil {
+			return nil, name.Repository{}, err
+		}
+		// ggcr streams every blob into the file; a blob that breaks off
+		// or fails verification restarts the file.
+		err = retrying(ctx, o.retry, o.log, "write image.tar", func() error {
+			return writeOCI(img, tagOf(client.Repository, req.Version), dest)
+		}, func() {})
+	case resource.FormatOCILayout:
+		err = retrying(ctx, o.retry, o.log, "write the OCI layout", func() error {
+			return writeOCILayout(desc, dest)
+		}, func() { _ = os.RemoveAll(filepath.Join(dest, "oci")) })
+	}
+	if err != nil {
+		return nil, name.Repository{}, resource.Explain(fmt.Sprintf("download %s", ref), ref.Repository, err)
+	}
+	fields, err := selectedMetadata(src, image)
+	return fields, client.Repository, err
+}
+
+// tagOf is the tag image.tar records, "latest" for a digest-only version as
+// registry-image's.
+func tagOf(repo name.Repository, v resource.Version) name.Tag {
+	if v.Tag == "" {
+		return repo.Tag("latest")
+	}
+	return repo.Tag(v.Tag)
+}
+
+// explainFetch names the repository and digest when the manifest is gone,
+// and classifies other registry errors.
+func explainFetch(ref name.Digest, err error) error {
+	if resource.IsNotFound(err) {
+		return &resource.RegistryError{Op: fmt.Sprintf("fetch %s", ref), Status: 404,
+			Err:  fmt.Errorf("digest %s is not in %s", ref.DigestStr(), ref.Repository),
+			Hint: "the image was deleted or the repository changed since check found it; run check again"}
+	}
+	return resource.Explain(fmt.Sprintf("fetch %s", ref), ref.Repository, err)
+}
+
+// selectedMetadata returns the labels and annotations the source's regexes
+// select, as registry-image adds them after repository and tag.
+func selectedMetadata(src resource.Source, image func() (v1.Image, error)) ([]resource.MetadataField, error) {
+	var fields []resource.MetadataField
+	if src.LabelRegex != "" {
+		img, err := image()
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return nil, fmt.Errorf("read the image config: %w", err)
+		}
+		fields = append(fields, resource.MatchingFields(regexp.MustCompile(src.LabelRegex), cfg.Config.Labels)...)
+	}
+	if src.AnnotationRegex != "" {
+		img, err := image()
+		if err != nil {
+			return nil, err
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			return nil, fmt.Errorf("read the image manifest: %w", err)
+		}
+		fields = append(fields, resource.MatchingFields(regexp.MustCompile(src.AnnotationRegex), m.Annotations)...)
+	}
+	return fields, nil
+}
+
+// imageMetadata is metadata.json of the rootfs format.
+type imageMetadata struct {
+	Cmd        []string `json:"cmd"`
+	Entrypoint []string `json:"entrypoint"`
+	Env        []string `json:"env"`
+	User       string   `json:"user"`
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+// writeLabels writes labels.json, {} when the image has none.
+func writeLabels(dest string, labels map[string]string) error {
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	return writeJSON(filepath.Join(dest, "labels.json"), labels)
+}

@@ -1,0 +1,348 @@
+package in
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+// OCI whiteout markers: ".wh.<name>" deletes name from lower layers,
+// ".wh..wh..opq" hides everything lower layers put in its directory.
+const (
+	whiteoutPrefix = ".wh."
+	opaqueMarker   = ".wh..wh..opq"
+)
+
+// applier writes layers, in order, into a tree.
+type applier struct {
+	t     *tree
+	chown bool // running as root: ownership is restored
+	// uid and gid own what this process creates: directories carry no
+	// setgid bit until finish, so new entries get them, and an entry
+	// already owned that way needs no chown.
+	uid, gid int
+	log      logrus.FieldLogger
+	buf      []byte
+	// dirs are the modes and mtimes of directories, set once all layers
+	// are written: a read-only directory must stay writable until then,
+	// and writing into a directory changes its mtime.
+	dirs map[string]dirAttrs
+}
+
+type dirAttrs struct {
+	mode  fs.FileMode
+	mtime time.Time
+}
+
+func newApplier(t *tree, chown bool, log logrus.FieldLogger) *applier {
+	return &applier{t: t, chown: chown, uid: os.Geteuid(), gid: os.Getegid(), log: log,
+		buf: make([]byte, 256<<10), dirs: map[string]dirAttrs{}}
+}
+
+// layer is the state of one layer being applied.
+type layer struct {
+	*applier
+	// written holds what this layer wrote and their parents: whiteouts
+	// and opaque markers hide lower layers only, never the same layer.
+	written map[string]struct{}
+}
+
+// apply writes one uncompressed layer.
+func (a *applier) apply(r io.Reader) error {
+	l := layer{applier: a, written: map[string]struct{}{}}
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read the layer's tar stream: %w", err)
+		}
+		if err := l.entry(hdr, tr); err != nil {
+			return fmt.Errorf("extract %q: %w", hdr.Name, err)
+		}
+	}
+}
+
+func (l *layer) entry(hdr *tar.Header, r io.Reader) error {
+	name, err := cleanName(hdr.Name)
+	if err != nil {
+		return err
+	}
+	if name == "/" {
+		return nil // the root's own attributes are the destination's
+	}
+	switch hdr.Typeflag {
+	case tar.TypeChar, tar.TypeBlock:
+		l.log.Debugf("skip device %s: devices cannot be created without privileges, and runtimes provide their own", name)
+		return nil
+	case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeFifo:
+	default:
+		l.log.Debugf("skip %s: entry type %q is not a file", name, hdr.Typeflag)
+		return nil
+	}
+	if base := path.Base(name); base == opaqueMarker || strings.HasPrefix(base, whiteoutPrefix) {
+		return l.whiteout(name)
+	}
+	dir, base, err := l.t.parent(name)
+	if err != nil {
+		return err
+	}
+	target := join(dir, base)
+	// Operations go through the directory's own os.Root: one system call
+	// each on a bare name, instead of a walk from the top.
+	at, err := l.t.at(dir)
+	if err != nil {
+		return err
+	}
+	mode := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+	l.wrote(target)
+	// Create first and look only when something is in the way: most
+	// entries are new, and this spares them a stat.
+	err = l.create(at, base, target, hdr, r, mode)
+	existed := false // a directory kept from a lower layer, with its owner
+	if errors.Is(err, fs.ErrExist) {
+		if fi, lerr := at.Lstat(base); lerr == nil && fi.IsDir() && hdr.Typeflag == tar.TypeDir {
+			err, existed = nil, true
+		} else {
+			// Replace what is there, a symlink itself and never its target.
+			if err := l.remove(target); err != nil {
+				return fmt.Errorf("replace %s: %w", name, err)
+			}
+			if at, err = l.t.at(dir); err != nil {
+				return err
+			}
+			err = l.create(at, base, target, hdr, r, mode)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		l.dirs[target] = dirAttrs{mode: mode, mtime: hdr.ModTime}
+	case tar.TypeReg, tar.TypeLink:
+		return nil // writeFile set the attributes; a link shares its target's
+	case tar.TypeSymlink:
+		l.log.Debugf("symlink %s -> %s", name, hdr.Linkname)
+	}
+	if l.needsChown(hdr) || (existed && l.chown) {
+		if err := at.Lchown(base, hdr.Uid, hdr.Gid); err != nil {
+			return err
+		}
+	}
+	if hdr.Typeflag == tar.TypeFifo {
+		if err := at.Chmod(base, mode); err != nil {
+			return err
+		}
+		return at.Chtimes(base, hdr.ModTime, hdr.ModTime)
+	}
+	return nil
+}
+
+// create makes the entry at base in at; it fails with fs.ErrExist when
+// something is already there, without touching it.
+func (l *layer) create(at *os.Root, base, target string, hdr *tar.Header, r io.Reader, mode fs.FileMode) error {
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		return at.Mkdir(base, 0o700)
+	case tar.TypeReg:
+		return l.writeFile(at, base, r, hdr, mode)
+	case tar.TypeSymlink:
+		// The target is stored as given; it is only ever followed by
+		// resolution rooted at the tree.
+		return at.Symlink(hdr.Linkname, base)
+	case tar.TypeLink:
+		return l.hardlink(target, hdr.Linkname)
+	case tar.TypeFifo:
+		return l.mkfifo(at, base)
+	}
+	return nil
+}
+
+// whiteout applies a whiteout or opaque marker to lower layers. A marker
+// in a directory that does not exist, or below a file, hides nothing.
+func (l *layer) whiteout(name string) error {
+	dir, base, ok, err := l.t.existingParent(name)
+	if err != nil || !ok {
+		return err
+	}
+	if base == opaqueMarker {
+		l.log.Debugf("opaque %s: hide what lower layers put there", path.Dir(name))
+		return l.clearLower(dir)
+	}
+	victim := strings.TrimPrefix(base, whiteoutPrefix)
+	if victim == "" || victim == "." || victim == ".." {
+		return fmt.Errorf("whiteout names no file")
+	}
+	p := join(dir, victim)
+	if _, same := l.written[p]; same {
+		return nil
+	}
+	l.log.Debugf("whiteout %s", path.Join(path.Dir(name), victim))
+	return l.remove(p)
+}
+
+// needsChown reports whether hdr's owner must be set: only as root, and
+// only when it is not already the creator's.
+func (a *applier) needsChown(hdr *tar.Header) bool {
+	return a.chown && (hdr.Uid != a.uid || hdr.Gid != a.gid)
+}
+
+// writeFile creates base in at and sets its owner, mode and mtime
+// through the open file, which no later rename or symlink can redirect.
+func (l *layer) writeFile(at *os.Root, base string, r io.Reader, hdr *tar.Header, mode fs.FileMode) error {
+	f, err := at.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	err = fill(f, r, l.buf, l.needsChown(hdr), hdr, mode)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func fill(f *os.File, r io.Reader, buf []byte, chown bool, hdr *tar.Header, mode fs.FileMode) error {
+	if _, err := io.CopyBuffer(f, r, buf); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if chown {
+		if err := f.Chown(hdr.Uid, hdr.Gid); err != nil {
+			return err
+		}
+	}
+	// After chown, which clears setuid and setgid.
+	if err := f.Chmod(mode); err != nil {
+		return err
+	}
+	t := unix.NsecToTimeval(hdr.ModTime.UnixNano())
+	if err := unix.Futimes(int(f.Fd()), []unix.Timeval{t, t}); err != nil {
+		return fmt.Errorf("set the mtime: %w", err)
+	}
+	return nil
+}
+
+// hardlink links target to linkname, a path in the image resolved like any
+// other (its final element not followed, as link(2) does).
+func (l *layer) hardlink(target, linkname string) error {
+	clean, err := cleanName(linkname)
+	if err != nil {
+		return fmt.Errorf("hard link to %q: %w", linkname, err)
+	}
+	if clean == "/" {
+		return fmt.Errorf("hard link to the root directory")
+	}
+	dir, base, err := l.t.parent(clean)
+	if err != nil {
+		return err
+	}
+	l.log.Debugf("hard link %s -> %s", target, clean)
+	err = l.t.root.Link(join(dir, base), target)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("hard link to %s: %w", clean, err)
+	}
+	return err
+}
+
+func (l *layer) mkfifo(at *os.Root, base string) error {
+	d, err := at.Open(".")
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := unix.Mkfifoat(int(d.Fd()), base, 0o600); err != nil {
+		return fmt.Errorf("mkfifo: %w", err)
+	}
+	return nil
+}
+
+// remove deletes p and forgets the directory attributes recorded under
+// it, so that finish never applies them to what replaces p.
+func (a *applier) remove(p string) error {
+	structural, err := a.t.removeAll(p)
+	if err != nil || !structural {
+		return err
+	}
+	for k := range a.dirs {
+		if k == p || strings.HasPrefix(k, p+"/") {
+			delete(a.dirs, k)
+		}
+	}
+	return nil
+}
+
+// wrote records p and its parents as this layer's.
+func (l *layer) wrote(p string) {
+	for p != "." && p != "/" && p != "" {
+		if _, ok := l.written[p]; ok {
+			return
+		}
+		l.written[p] = struct{}{}
+		p = path.Dir(p)
+	}
+}
+
+// clearLower empties dir of what lower layers put there, keeping this
+// layer's entries. The directory itself stays, with its mode and owner.
+func (l *layer) clearLower(dir string) error {
+	d, err := l.t.root.Open(dir)
+	if err != nil {
+		return err
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return fmt.Errorf("list %s: %w", dir, err)
+	}
+	for _, n := range names {
+		p := join(dir, n)
+		if _, ours := l.written[p]; !ours {
+			if err := l.remove(p); err != nil {
+				return err
+			}
+			continue
+		}
+		if fi, err := l.t.root.Lstat(p); err == nil && fi.IsDir() {
+			if err := l.clearLower(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// finish sets the directories' modes and mtimes, deepest first so that
+// setting a child's does not touch its parent's mtime afterwards.
+func (a *applier) finish() error {
+	names := make([]string, 0, len(a.dirs))
+	for n := range a.dirs {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return strings.Count(names[i], "/") > strings.Count(names[j], "/") })
+	for _, n := range names {
+		fi, err := a.t.root.Lstat(n)
+		if err != nil || !fi.IsDir() {
+			continue // removed or replaced by a later layer
+		}
+		attrs := a.dirs[n]
+		if err := a.t.root.Chmod(n, attrs.mode); err != nil {
+			return fmt.Errorf("set the mode of %s: %w", n, err)
+		}
+		if err := a.t.root.Chtimes(n, attrs.mtime, attrs.mtime); err != nil {
+			return fmt.Errorf("set the mtime of %s: %w", n, err)
+		}
+	}
+	return nil
+}

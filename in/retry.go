@@ -1,0 +1,42 @@
+package in
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/sirupsen/logrus"
+
+	"github.com/refimage/refimage/resource"
+)
+
+// retrying runs attempt until it succeeds, a bounded number of times with
+// backoff, calling reset between attempts. It retries what the transport
+// cannot: a body that broke off or did not verify. A registry's answer
+// (a transport.Error, which the transport has already retried when it was
+// a 429 or 5xx) and a cancelled context are final.
+func retrying(ctx context.Context, p resource.RetryPolicy, log logrus.FieldLogger, what string, attempt func() error, reset func()) error {
+	wait := p.Initial
+	for n := 1; ; n++ {
+		err := attempt()
+		if err == nil {
+			return nil
+		}
+		var terr *transport.Error
+		var final *noRetry
+		if ctx.Err() != nil || n >= p.Attempts || errors.As(err, &terr) || errors.As(err, &final) {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		log.Warnf("%s: %v; retrying in %s (attempt %d of %d)", what, err, wait, n+1, p.Attempts)
+		reset()
+		p.Sleep(wait)
+		wait = min(wait*2, p.MaxWait)
+	}
+}
+
+// noRetry marks an error that another attempt cannot mend.
+type noRetry struct{ err error }
+
+func (e *noRetry) Error() string { return e.err.Error() }
+func (e *noRetry) Unwrap() error { return e.err }
