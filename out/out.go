@@ -1,14 +1,121 @@
-// Package out pushes an image and its tags.
 package out
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sirupsen/logrus"
 
 	"github.com/refimage/refimage/resource"
 )
 
-// Run answers an out request from the directory args[0].
-func Run(ctx context.Context, req resource.OutRequest, args []string) (resource.VersionResponse, error) {
-	return resource.VersionResponse{}, errors.New("out: not implemented yet")
+type options struct {
+	log    logrus.FieldLogger
+	client []resource.Option
+}
+
+// Option configures Run.
+type Option func(*options)
+
+// WithLogger receives progress, warnings and debug lines (stderr in the
+// binary).
+func WithLogger(l logrus.FieldLogger) Option { return func(o *options) { o.log = l } }
+
+// WithClientOptions passes options to resource.NewClient (transport, retry
+// policy, concurrency).
+func WithClientOptions(opts ...resource.Option) Option {
+	return func(o *options) { o.client = append(o.client, opts...) }
+}
+
+// Run answers an out request: it pushes the image params.image names,
+// relative to srcDir, with every tag the request asks for, and returns the
+// primary tag and the pushed digest. Bad input fails before the registry is
+// contacted; nothing is pushed before every tag has been validated.
+func Run(ctx context.Context, req resource.OutRequest, srcDir string, opts ...Option) (resource.VersionResponse, error) {
+	o := options{log: silent()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if srcDir == "" {
+		return resource.VersionResponse{}, errors.New("out needs the directory of the put's inputs as its argument")
+	}
+	if err := req.Validate(); err != nil {
+		return resource.VersionResponse{}, err
+	}
+	plan, warnings, err := planTags(req, srcDir)
+	if err != nil {
+		return resource.VersionResponse{}, err
+	}
+	for _, w := range warnings {
+		o.log.Warn(w)
+	}
+	img, err := loadImage(srcDir, req.Params.Image)
+	if err != nil {
+		return resource.VersionResponse{}, err
+	}
+	defer img.Close()
+
+	clientOpts := append([]resource.Option{resource.ForPush(), resource.WithWarnings(o.log.Warnf)}, o.client...)
+	anonymous := req.Source.Username == "" && req.Source.Password == ""
+	client, err := resource.NewClient(ctx, req.Source, clientOpts...)
+	if err != nil {
+		return resource.VersionResponse{}, err
+	}
+	var bumped []string
+	if plan.bump != nil {
+		existing, err := listTags(client, anonymous)
+		if err != nil {
+			return resource.VersionResponse{}, err
+		}
+		bumped = aliases(plan.bump, plan.variant, existing)
+		for _, t := range bumped {
+			if err := validTag(t); err != nil {
+				return resource.VersionResponse{}, fmt.Errorf("alias of params.version with source.variant %q: %w", plan.variant, err)
+			}
+		}
+		o.log.Infof("aliases to move for %s: %s", plan.bump.Original(), orNone(bumped))
+	}
+	tags := plan.withAliases(bumped)
+	if err := push(ctx, client, img, tags, anonymous, o.log); err != nil {
+		return resource.VersionResponse{}, err
+	}
+	return resource.VersionResponse{
+		Version: resource.Version{Tag: tags[0], Digest: img.digest.String()},
+		Metadata: []resource.MetadataField{
+			{Name: "repository", Value: req.Source.Repository},
+			{Name: "tags", Value: strings.Join(tags, " ")},
+		},
+	}, nil
+}
+
+// silent is the logger until WithLogger gives one: a library says nothing
+// unless asked.
+func silent() logrus.FieldLogger {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	return l
+}
+
+// listTags lists the repository's tags; a repository that does not exist
+// yet has none.
+func listTags(client *resource.Client, anonymous bool) ([]string, error) {
+	tags, err := remote.List(client.Repository, client.Remote...)
+	if resource.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, explain(fmt.Sprintf("list tags of %s to decide the aliases", client.Repository), client.Repository, anonymous, err)
+	}
+	return tags, nil
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none (a newer version exists)"
+	}
+	return strings.Join(s, ", ")
 }
