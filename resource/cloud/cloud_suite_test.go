@@ -65,7 +65,14 @@ func (r *routes) RoundTrip(req *http.Request) (*http.Response, error) {
 	out := req.Clone(req.Context())
 	out.Host = req.URL.Host
 	out.URL.Scheme, out.URL.Host = u.Scheme, u.Host
-	return r.inner.RoundTrip(out)
+	resp, err := r.inner.RoundTrip(out)
+	if err != nil {
+		return nil, err
+	}
+	// A relative Location (an upload's) resolves against the URL the
+	// client asked for, so that its credentials still apply.
+	resp.Request = req
+	return resp, nil
 }
 
 // secretsIn returns the secrets that appear in text.
