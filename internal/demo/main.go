@@ -13,6 +13,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+
 	"github.com/refimage/refimage/internal/imagetest"
 	"github.com/refimage/refimage/internal/registrytest"
 )
@@ -51,7 +55,7 @@ func run() error {
 		fmt.Printf("  %-11s %s\n", t.Tag, digests[t.Tag])
 	}
 
-	d := demo{bin: bin}
+	d := &demo{bin: bin}
 	source := map[string]any{"repository": repo, "insecure": true}
 
 	heading("check, semver discovery (aliases collapse, pre-releases skipped, latest already a version)")
@@ -74,17 +78,101 @@ func run() error {
 	if _, err := d.exec("check", map[string]any{"source": map[string]any{"repository": repo, "tag_regx": "^v"}}); err == nil {
 		return fmt.Errorf("check accepted an unknown field")
 	}
-	return nil
+
+	pushed, err := d.put(source)
+	if err != nil {
+		return err
+	}
+	return d.get(source, pushed)
+}
+
+// put writes an image as an OCI layout and pushes it with out.
+func (d *demo) put(source map[string]any) (json.RawMessage, error) {
+	inputs := filepath.Join(d.bin, "put-inputs")
+	layer, err := imagetest.Layer(imagetest.Gzip, imagetest.File("etc/greeting", "hello from refimage\n"), imagetest.File("bin/app", "#!/bin/sh\necho app\n").WithMode(0o755))
+	if err != nil {
+		return nil, fmt.Errorf("build demo layer: %w", err)
+	}
+	img, err := imagetest.Image(imagetest.Spec{Layers: []v1.Layer{layer}, Env: []string{"PATH=/bin"}, Cmd: []string{"/bin/app"},
+		Labels: map[string]string{"org.opencontainers.image.title": "demo"}})
+	if err != nil {
+		return nil, fmt.Errorf("build demo image: %w", err)
+	}
+	lp, err := layout.Write(filepath.Join(inputs, "image"), empty.Index)
+	if err != nil {
+		return nil, fmt.Errorf("write OCI layout: %w", err)
+	}
+	if err := lp.AppendImage(img); err != nil {
+		return nil, fmt.Errorf("write OCI layout: %w", err)
+	}
+	heading("out: push an OCI layout as version 1.2.0, moving the 1.2, 1 and latest aliases")
+	resp, err := d.exec("out", map[string]any{"source": source, "params": map[string]any{"image": "image", "version": "1.2.0", "bump_aliases": true}}, inputs)
+	if err != nil {
+		return nil, err
+	}
+	var printed struct {
+		Version json.RawMessage `json:"version"`
+	}
+	if err := json.Unmarshal(resp, &printed); err != nil {
+		return nil, fmt.Errorf("decode out's response: %w", err)
+	}
+	return printed.Version, nil
+}
+
+// get runs in on the pushed version in both modes and shows what it wrote.
+func (d *demo) get(source map[string]any, version json.RawMessage) error {
+	req := map[string]any{"source": source, "version": version}
+
+	heading("in as a Kubernetes pod (KUBERNETES_SERVICE_HOST set): the reference only, one manifest HEAD")
+	refDir := filepath.Join(d.bin, "get-reference")
+	d.env = []string{"KUBERNETES_SERVICE_HOST=10.0.0.1"}
+	if _, err := d.exec("in", req, refDir); err != nil {
+		return err
+	}
+	if err := listFiles(refDir, true); err != nil {
+		return err
+	}
+
+	heading("in with params.fetch_artifact: true: the whole image, as registry-image writes it")
+	fullDir := filepath.Join(d.bin, "get-full")
+	req["params"] = map[string]any{"fetch_artifact": true}
+	if _, err := d.exec("in", req, fullDir); err != nil {
+		return err
+	}
+	return listFiles(fullDir, false)
+}
+
+// listFiles prints the files below dir, with their contents when asked.
+func listFiles(dir string, contents bool) error {
+	return filepath.WalkDir(dir, func(path string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if !contents {
+			fmt.Printf("  %s\n", rel)
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("  %-10s %s\n", rel, data)
+		return nil
+	})
 }
 
 func heading(format string, args ...any) {
 	fmt.Printf("\n== "+format+"\n", args...)
 }
 
-type demo struct{ bin string }
+type demo struct {
+	bin string
+	env []string // added to the environment of the executables
+}
 
 // exec runs one executable with req on stdin and shows the exchange.
-func (d demo) exec(cmd string, req any, args ...string) ([]byte, error) {
+func (d *demo) exec(cmd string, req any, args ...string) ([]byte, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("encode request: %w", err)
@@ -92,6 +180,7 @@ func (d demo) exec(cmd string, req any, args ...string) ([]byte, error) {
 	fmt.Printf("$ echo '%s' | %s %s\n", body, cmd, strings.Join(args, " "))
 	c := exec.Command(filepath.Join(d.bin, cmd), args...)
 	c.Stdin = bytes.NewReader(body)
+	c.Env = append(os.Environ(), d.env...)
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr
 	runErr := c.Run()
