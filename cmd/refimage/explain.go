@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/refimage/refimage/hook"
+)
+
+// getRow is explain's answer for one get step.
+type getRow struct {
+	Job      string `json:"job"`
+	Get      string `json:"get"`
+	Resource string `json:"resource"`
+	Type     string `json:"type"`
+	// Implicit marks the get Concourse runs after a put.
+	Implicit bool     `json:"implicit,omitempty"`
+	Decision string   `json:"decision"`
+	Reason   string   `json:"reason"`
+	ImageOf  []string `json:"image_of"`
+	InputOf  []string `json:"input_of"`
+}
+
+// Decisions explain prints.
+const (
+	decisionSkip    = "skip pod"
+	decisionPod     = "pod"
+	decisionRunTime = "at run time"
+	decisionError   = "error"
+)
+
+// explain lists every get step of p, in file order. It reads no image, so
+// the label rule is reported as not looked up; ((vars)) are left alone.
+func explain(ctx context.Context, p *pipeline) []getRow {
+	h := hook.New(hook.WithLabeler(nil))
+	resources := map[string]hook.Resource{}
+	for _, r := range p.Resources {
+		resources[r.Name] = r
+	}
+	rows := []getRow{}
+	for _, j := range p.Jobs {
+		imageOf, inputOf := artifactUsers(j.steps())
+		walk(j.steps(), func(s step) {
+			var row getRow
+			var params map[string]any
+			switch {
+			case s.Get != "":
+				row = getRow{Get: s.Get, Resource: firstNonEmpty(s.Resource, s.Get)}
+				params = s.Params
+			case s.Put != "" && !s.NoGet:
+				row = getRow{Get: s.Put, Resource: firstNonEmpty(s.Resource, s.Put), Implicit: true}
+				params = s.GetParams
+			default:
+				return
+			}
+			r := resources[row.Resource]
+			row.Job, row.Type = j.Name, r.Type
+			row.ImageOf, row.InputOf = orEmpty(imageOf[row.Get]), orEmpty(inputOf[row.Get])
+			d, err := h.Classify(ctx, hook.GetStep{Resource: r, ResourceTypes: p.ResourceTypes, Params: params})
+			var unevaluated *hook.UnevaluatedError
+			switch {
+			case errors.As(err, &unevaluated):
+				row.Decision = decisionRunTime
+				row.Reason = fmt.Sprintf("%s is %s, known only once credentials are evaluated", unevaluated.Field, unevaluated.Var)
+			case err != nil:
+				row.Decision, row.Reason = decisionError, err.Error()
+			case d.Skip:
+				row.Decision, row.Reason = decisionSkip, strings.TrimPrefix(d.Reason, "no pod: ")
+			default:
+				row.Decision, row.Reason = decisionPod, strings.TrimPrefix(d.Reason, "run a pod: ")
+			}
+			rows = append(rows, row)
+		})
+	}
+	return rows
+}
+
+// artifactUsers maps each artifact name of a job's plan to the tasks that
+// use it as image: and as an input (through input_mapping when set). A
+// task whose config is in a file is listed as "name (inputs in file)" for
+// every artifact, since its inputs cannot be known without the file.
+func artifactUsers(plan []step) (imageOf, inputOf map[string][]string) {
+	imageOf, inputOf = map[string][]string{}, map[string][]string{}
+	var fileTasks []string
+	walk(plan, func(s step) {
+		if s.Task == "" {
+			return
+		}
+		if s.Image != "" {
+			imageOf[s.Image] = appendOnce(imageOf[s.Image], s.Task)
+		}
+		if s.Config == nil {
+			fileTasks = append(fileTasks, s.Task+" (inputs in "+firstNonEmpty(s.File, "a file")+")")
+			return
+		}
+		for _, in := range s.Config.Inputs {
+			artifact := firstNonEmpty(s.InputMapping[in.Name], in.Name)
+			inputOf[artifact] = appendOnce(inputOf[artifact], s.Task)
+		}
+	})
+	if len(fileTasks) > 0 {
+		seen := map[string]bool{}
+		walk(plan, func(s step) {
+			for _, name := range []string{s.Get, s.Put} {
+				if name != "" && !seen[name] {
+					seen[name] = true
+					inputOf[name] = append(inputOf[name], fileTasks...)
+				}
+			}
+		})
+	}
+	return imageOf, inputOf
+}
+
+func writeTable(w io.Writer, rows []getRow) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "JOB\tGET\tRESOURCE\tTYPE\tDECISION\tIMAGE OF\tINPUT OF\tWHY")
+	for _, r := range rows {
+		get := r.Get
+		if r.Implicit {
+			get += " (after put)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Job, get, r.Resource, r.Type, r.Decision,
+			list(r.ImageOf), list(r.InputOf), r.Reason)
+	}
+	return tw.Flush()
+}
+
+func writeJSON(w io.Writer, rows []getRow) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rows)
+}
+
+func list(s []string) string {
+	if len(s) == 0 {
+		return "-"
+	}
+	return strings.Join(s, ", ")
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func appendOnce(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}

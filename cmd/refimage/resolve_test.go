@@ -1,0 +1,137 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
+	corev1 "k8s.io/api/core/v1"
+)
+
+func resolve(request string) *gexec.Session {
+	cmd := exec.Command(refimagePath, "resolve")
+	cmd.Stdin = strings.NewReader(request)
+	s, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
+	Expect(err).NotTo(HaveOccurred())
+	Eventually(s).Should(gexec.Exit())
+	return s
+}
+
+type resolveOutput struct {
+	Decision struct {
+		Skip     bool
+		Eligible bool
+		Reason   string
+	}
+	Version    map[string]string
+	Files      map[string]string
+	Metadata   []map[string]string
+	Reference  string
+	ImageURL   string `json:"image_url"`
+	Warnings   []string
+	Kubernetes *struct {
+		Image           string
+		ImagePullPolicy string `json:"image_pull_policy"`
+		Secret          *corev1.Secret
+		ConfigMap       *corev1.ConfigMap   `json:"config_map"`
+		Volume          *corev1.Volume      `json:"volume"`
+		VolumeMount     *corev1.VolumeMount `json:"volume_mount"`
+	}
+}
+
+var _ = Describe("refimage resolve", func() {
+	It("prints the decision, in's files and metadata, the reference and the Kubernetes objects", func() {
+		host := startRegistry()
+		digest := push(host + "/team/app:1.2").String()
+		s := resolve(`{
+			"type": "refimage",
+			"resource_types": [{"name": "refimage", "type": "registry-image", "source": {"repository": "registry.example.test/refimage"}, "produces": "registry-image"}],
+			"source": {"repository": "` + host + `/team/app", "username": "robot", "password": "hunter2-secret"},
+			"params": {"fetch_artifact": false},
+			"version": {"tag": "1.2", "digest": "` + digest + `"},
+			"kubernetes": {"namespace": "ci", "input_path": "/tmp/build/1/app-image", "labels": {"build": "7"}}
+		}`)
+		Expect(s.ExitCode()).To(Equal(0), string(s.Err.Contents()))
+		Expect(string(s.Err.Contents())).NotTo(ContainSubstring("hunter2-secret"))
+		var out resolveOutput
+		Expect(json.Unmarshal(s.Out.Contents(), &out)).To(Succeed())
+		Expect(out.Decision.Skip).To(BeTrue())
+		Expect(out.Decision.Reason).To(Equal("no pod: resource_types[refimage] declares produces: registry-image and params.fetch_artifact is false"))
+		Expect(out.Version).To(Equal(map[string]string{"tag": "1.2", "digest": digest}))
+		Expect(out.Files).To(Equal(map[string]string{"repository": host + "/team/app", "tag": "1.2", "digest": digest}))
+		Expect(out.Metadata).To(Equal([]map[string]string{{"name": "repository", "value": host + "/team/app"}, {"name": "tag", "value": "1.2"}}))
+		Expect(out.Reference).To(Equal(host + "/team/app@" + digest))
+		Expect(out.ImageURL).To(Equal("docker:///" + host + "/team/app@" + digest))
+		k := out.Kubernetes
+		Expect(k.Image).To(Equal(out.Reference))
+		Expect(k.ImagePullPolicy).To(Equal("IfNotPresent"))
+		Expect(k.Secret.Type).To(Equal(corev1.SecretTypeDockerConfigJson))
+		Expect(k.Secret.Namespace).To(Equal("ci"))
+		Expect(k.Secret.Labels).To(HaveKeyWithValue("build", "7"))
+		Expect(string(k.Secret.Data[corev1.DockerConfigJsonKey])).To(ContainSubstring(`"` + host + `":{"username":"robot"`))
+		Expect(k.ConfigMap.Data).To(Equal(out.Files))
+		Expect(k.Volume.ConfigMap.Name).To(Equal(k.ConfigMap.Name))
+		Expect(k.VolumeMount.MountPath).To(Equal("/tmp/build/1/app-image"))
+	})
+
+	It("resolves a custom type's own image when the type it is fetched with produces images", func() {
+		host := startRegistry()
+		digest := push(host + "/types/slack:1").String()
+		s := resolve(`{
+			"type": "slack", "type_image": true,
+			"resource_types": [{"name": "slack", "type": "registry-image", "source": {"repository": "` + host + `/types/slack"}}],
+			"version": {"tag": "1", "digest": "` + digest + `"}
+		}`)
+		Expect(s.ExitCode()).To(Equal(0), string(s.Err.Contents()))
+		var out resolveOutput
+		Expect(json.Unmarshal(s.Out.Contents(), &out)).To(Succeed())
+		Expect(out.Decision.Reason).To(Equal("no pod: type slack is fetched with registry-image, and registry-image is the base type that produces images"))
+		Expect(out.Reference).To(Equal(host + "/types/slack@" + digest))
+		Expect(out.Kubernetes.Secret).To(BeNil())
+	})
+
+	It("prints only the decision for a step that needs a pod", func() {
+		s := resolve(`{"type": "git", "source": {"uri": "https://git.example.test/x.git"}, "version": {"ref": "abc"}}`)
+		Expect(s.ExitCode()).To(Equal(1))
+		Expect(string(s.Err.Contents())).To(ContainSubstring(`unknown field "ref"`))
+
+		s = resolve(`{"type": "git", "source": {"uri": "https://git.example.test/x.git"}, "version": {}}`)
+		Expect(s.ExitCode()).To(Equal(0), string(s.Err.Contents()))
+		Expect(bytes.TrimSpace(s.Out.Contents())).To(MatchJSON(`{"decision": {"skip": false, "eligible": false, "reason": "run a pod: git is a base type that produces no image"}}`))
+	})
+
+	DescribeTable("bad requests: one line on stderr, nothing on stdout, no credentials",
+		func(request, wantErr string) {
+			s := resolve(request)
+			Expect(s.ExitCode()).To(Equal(1))
+			Expect(s.Out.Contents()).To(BeEmpty())
+			errText := string(s.Err.Contents())
+			Expect(strings.Count(strings.TrimSpace(errText), "\n")).To(Equal(0), errText)
+			Expect(errText).To(ContainSubstring(wantErr))
+			Expect(errText).NotTo(ContainSubstring("hunter2-secret"))
+		},
+		Entry("not JSON", `{"type":`, "truncated JSON"),
+		Entry("an unknown field", `{"type": "registry-image", "sauce": {}}`, `unknown field "sauce"`),
+		Entry("a leftover var", `{"type": "registry-image", "source": {"repository": "r.example.test/a", "password": "((pw))"}, "version": {"tag": "1"}}`,
+			"read source.password: [redacted] is unevaluated ((var))"),
+		Entry("fetch_artifact as a string", `{"type": "registry-image", "source": {"repository": "r.example.test/a"}, "params": {"fetch_artifact": "false"}, "version": {"tag": "1"}}`,
+			"fetch_artifact must be true or false"),
+		Entry("no version", `{"type": "registry-image", "source": {"repository": "127.0.0.1:1/a", "password": "hunter2-secret"}, "version": {}}`,
+			"the version has neither digest nor tag"),
+		Entry("a type's password, redacted", `{"type": "mine", "type_image": true, "resource_types": [{"name": "mine", "type": "registry-image", "source": {"repository": "r.example.test/t", "username": "u", "password": "((type-pw))"}}], "version": {"tag": "1"}}`,
+			"read source.password: [redacted] is unevaluated ((var))"),
+		Entry("a registry that is down", `{"type": "registry-image", "source": {"repository": "127.0.0.1:1/a", "username": "u", "password": "hunter2-secret"}, "version": {"tag": "1", "digest": "sha256:`+strings.Repeat("0", 64)+`"}}`,
+			"127.0.0.1:1"),
+	)
+
+	It("rejects arguments", func() {
+		s, err := gexec.Start(exec.Command(refimagePath, "resolve", "x"), GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(s).Should(gexec.Exit(2))
+		Expect(string(s.Err.Contents())).To(ContainSubstring("takes no arguments"))
+	})
+})

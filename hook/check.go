@@ -1,0 +1,45 @@
+package hook
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/refimage/refimage/check"
+	"github.com/refimage/refimage/resource"
+)
+
+// Check runs check in process for an eligible type: the same package the
+// check binary runs, so the versions are the same. Warnings (mirror
+// fallback, retries) are returned rather than logged.
+func (h *Hook) Check(ctx context.Context, d Decision, cursor *resource.Version) (resource.CheckResponse, []string, error) {
+	if !d.Eligible {
+		return nil, nil, fmt.Errorf("check: %w (%s)", ErrNotEligible, d.Reason)
+	}
+	collect := &warningCollector{}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	log.AddHook(collect)
+	versions, err := check.Run(ctx, resource.CheckRequest{Source: d.Source, Version: cursor},
+		check.WithLogger(log), check.WithClientOptions(h.clientOpts...))
+	return versions, collect.lines, err
+}
+
+type warningCollector struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (c *warningCollector) Levels() []logrus.Level {
+	return []logrus.Level{logrus.WarnLevel, logrus.ErrorLevel}
+}
+
+func (c *warningCollector) Fire(e *logrus.Entry) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lines = append(c.lines, e.Message)
+	return nil
+}

@@ -1,0 +1,12 @@
+// Package hook lets a Concourse runtime answer a get step of an image
+// resource with no pod and no process: it decides whether the step may skip
+// its pod (and says why, in words), and resolves the version to exactly what
+// in would have written in reference mode — the same files, version and
+// metadata, computed by the same function (resource.ResolveReference) — plus
+// the pinned, fully qualified reference a pod pulls.
+//
+// It holds no Kubernetes types (those are in hook/kube) and does no file
+// I/O. It touches the network only to prove a digest once (cached per
+// digest), to resolve a version that has no digest (one HEAD), and to read
+// a custom type's image labels (once per image digest).
+package hook

@@ -1,0 +1,62 @@
+package hook_test
+
+import (
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/refimage/refimage/internal/registrytest"
+)
+
+func TestHook(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Hook Suite")
+}
+
+// testRegistry is ggcr's in-process registry behind the harness's
+// counting proxy.
+type testRegistry struct {
+	*registrytest.Proxy
+}
+
+func startRegistry() *testRegistry {
+	target := registrytest.NewInProcess()
+	DeferCleanup(target.Close)
+	proxy := registrytest.NewProxy(target)
+	DeferCleanup(proxy.Close)
+	return &testRegistry{Proxy: proxy}
+}
+
+// Requests returns the requests counted since the last call, and forgets them.
+func (r *testRegistry) Requests() registrytest.RequestCounts {
+	c := r.Counts()
+	r.Reset()
+	return c
+}
+
+// push writes a random image with labels under tag.
+func (r *testRegistry) push(repo, tag string, labels map[string]string) v1.Hash {
+	img, err := random.Image(64, 1)
+	Expect(err).NotTo(HaveOccurred())
+	if labels != nil {
+		cfg, err := img.ConfigFile()
+		Expect(err).NotTo(HaveOccurred())
+		cfg = cfg.DeepCopy()
+		cfg.Config.Labels = labels
+		img, err = mutate.ConfigFile(img, cfg)
+		Expect(err).NotTo(HaveOccurred())
+	}
+	ref, err := name.NewTag(r.Repo(repo + ":" + tag))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(remote.Write(ref, img, r.RemoteOptions()...)).To(Succeed())
+	digest, err := img.Digest()
+	Expect(err).NotTo(HaveOccurred())
+	r.Reset()
+	return digest
+}

@@ -1,0 +1,225 @@
+package kube_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/refimage/refimage/hook"
+	"github.com/refimage/refimage/hook/kube"
+	"github.com/refimage/refimage/internal/registrytest"
+	"github.com/refimage/refimage/resource"
+)
+
+// imageTarball writes a random two-layer image as a Docker tarball under
+// dir/image/image.tar, as a build task's output would be.
+func imageTarball(dir string) {
+	img, err := random.Image(256, 2)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(os.MkdirAll(filepath.Join(dir, "image"), 0o755)).To(Succeed())
+	tag, err := name.NewTag("build/output:latest")
+	Expect(err).NotTo(HaveOccurred())
+	Expect(tarball.WriteToFile(filepath.Join(dir, "image", "image.tar"), tag, img)).To(Succeed())
+}
+
+const namespace = "concourse-main"
+
+// simRuntime is the part of a Kubernetes Concourse runtime that runs a get
+// step and a task, with the fake clientset standing in for the API server.
+type simRuntime struct {
+	api             kubernetes.Interface
+	hook            *hook.Hook
+	inPath, outPath string
+	// ranIn records the in binary's output when a get pod ran.
+	ranIn map[string]string
+}
+
+type pipelineResource struct {
+	name   string
+	source map[string]any
+}
+
+// put runs a put step as a pod would: the real out binary, the build's
+// output as its source directory. It returns the version Concourse records.
+func (rt *simRuntime) put(r pipelineResource, params map[string]any) resource.Version {
+	src := GinkgoT().TempDir()
+	imageTarball(src)
+	body, err := json.Marshal(map[string]any{"source": r.source, "params": params})
+	Expect(err).NotTo(HaveOccurred())
+	cmd := exec.Command(rt.outPath, src)
+	cmd.Env = append(os.Environ(), "KUBERNETES_SERVICE_HOST=127.0.0.1")
+	cmd.Stdin = bytes.NewReader(body)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	Expect(cmd.Run()).To(Succeed(), stderr.String())
+	var resp resource.VersionResponse
+	Expect(json.Unmarshal(stdout.Bytes(), &resp)).To(Succeed())
+	return resp.Version
+}
+
+// get runs a get step: no pod when the hook says so, else a get pod that
+// runs the real in binary. It returns the task pod's image and the
+// resolution (nil when a pod ran).
+func (rt *simRuntime) get(ctx context.Context, build string, r pipelineResource, params map[string]any, version resource.Version) (*hook.Resolution, error) {
+	d, err := rt.hook.Decide(ctx, hook.GetStep{Resource: hook.Resource{Name: r.name, Type: "registry-image", Source: r.source},
+		Params: params, EvaluatedSource: r.source})
+	if err != nil {
+		return nil, err
+	}
+	if d.Skip {
+		return rt.hook.Resolve(ctx, d, version)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "get-" + r.name + "-" + build, Namespace: namespace,
+		Labels: map[string]string{"concourse.ci/step": "get"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "in", Image: "refimage", Command: []string{"/opt/resource/in", "/tmp/dest"}}}}}
+	if _, err := rt.api.CoreV1().Pods(namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		return nil, err
+	}
+	// The pod's container: the real in binary with the request on stdin.
+	body, err := json.Marshal(map[string]any{"source": r.source, "params": params, "version": version})
+	Expect(err).NotTo(HaveOccurred())
+	dest := GinkgoT().TempDir()
+	cmd := exec.Command(rt.inPath, dest)
+	cmd.Env = append(os.Environ(), "KUBERNETES_SERVICE_HOST=127.0.0.1")
+	cmd.Stdin = bytes.NewReader(body)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	Expect(err).NotTo(HaveOccurred(), stderr.String())
+	rt.ranIn = map[string]string{"stdout": stdout.String(), "dest": dest}
+	return nil, nil
+}
+
+// runTask creates the task pod for a task that uses the get as image: and
+// as an input, with the objects kube builds.
+func (rt *simRuntime) runTask(ctx context.Context, build, task, inputPath string, res *hook.Resolution) *corev1.Pod {
+	labels := map[string]string{"concourse.ci/build": build}
+	image, policy := kube.TaskImage(res)
+	container := corev1.Container{Name: task, Image: image, ImagePullPolicy: policy}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "task-" + task + "-" + build, Namespace: namespace, Labels: labels},
+		Spec: corev1.PodSpec{}}
+	secret, err := kube.PullSecret(res, kube.WithNamespace(namespace), kube.WithLabels(labels))
+	Expect(err).NotTo(HaveOccurred())
+	if secret != nil {
+		_, err := rt.api.CoreV1().Secrets(namespace).Create(ctx, secret, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		pod.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: secret.Name}}
+	}
+	cm, vol, mount := kube.InputFiles(res, kube.Input{MountPath: inputPath}, kube.WithNamespace(namespace), kube.WithLabels(labels))
+	_, err = rt.api.CoreV1().ConfigMaps(namespace).Create(ctx, cm, metav1.CreateOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	pod.Spec.Volumes = []corev1.Volume{vol}
+	container.VolumeMounts = []corev1.VolumeMount{mount}
+	pod.Spec.Containers = []corev1.Container{container}
+	created, err := rt.api.CoreV1().Pods(namespace).Create(ctx, pod, metav1.CreateOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	return created
+}
+
+var _ = Describe("A simulated runtime driving a two-job pipeline", Ordered, func() {
+	var (
+		ctx      = context.Background()
+		reg      *registrytest.Registry
+		rt       *simRuntime
+		appImage pipelineResource
+		upstream resource.Version
+	)
+	BeforeAll(func() {
+		inPath, err := gexec.Build("github.com/refimage/refimage/cmd/in")
+		Expect(err).NotTo(HaveOccurred())
+		outPath, err := gexec.Build("github.com/refimage/refimage/cmd/out")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(gexec.CleanupBuildArtifacts)
+		// The real CNCF registry, TLS with a private CA, htpasswd auth.
+		reg, err = registrytest.StartDistribution(registrytest.WithTLS(), registrytest.WithBasicAuth("robot", "s3cret-pass"))
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(reg.Close)
+		appImage = pipelineResource{name: "app-image", source: map[string]any{
+			"repository": reg.Repo("team/app"), "username": reg.Username, "password": reg.Password,
+			"ca_certs": []any{string(reg.CACertPEM)}, "tag": "latest",
+		}}
+		rt = &simRuntime{api: fake.NewClientset(), hook: hook.New(hook.WithLabeler(nil)), inPath: inPath, outPath: outPath}
+
+		By("job A: put app-image pushes v1 with the out binary")
+		upstream = rt.put(appImage, map[string]any{"image": "image/image.tar"})
+		Expect(upstream.Tag).To(Equal("latest"))
+		By("the tag then moves on: a later build of A pushes v2")
+		Expect(rt.put(appImage, map[string]any{"image": "image/image.tar"}).Digest).NotTo(Equal(upstream.Digest))
+	})
+
+	It("job B: get with passed: [A] runs no pod, and the task pod pulls the pinned reference", func() {
+		res, err := rt.get(ctx, "2", appImage, nil, upstream)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res).NotTo(BeNil())
+		pods, err := rt.api.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: "concourse.ci/step=get"})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(pods.Items).To(BeEmpty())
+		Expect(res.Warnings).To(ConsistOf(ContainSubstring("source.ca_certs is set: every node's container runtime must trust the CA of " + reg.Host)))
+
+		pod := rt.runTask(ctx, "2", "unit", "/tmp/build/2/app-image", res)
+		want := reg.Host + "/team/app@" + upstream.Digest
+		Expect(pod.Spec.Containers[0].Image).To(Equal(want))
+		Expect(pod.Spec.Containers[0].ImagePullPolicy).To(Equal(corev1.PullIfNotPresent))
+
+		By("the ConfigMap holds the files in writes")
+		cm, err := rt.api.CoreV1().ConfigMaps(namespace).Get(ctx, pod.Spec.Volumes[0].ConfigMap.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(cm.Data).To(Equal(map[string]string{"repository": reg.Host + "/team/app", "tag": "latest", "digest": upstream.Digest}))
+		Expect(pod.Spec.Containers[0].VolumeMounts[0].MountPath).To(Equal("/tmp/build/2/app-image"))
+
+		By("the pull secret, written out as a Docker config, lets a registry client pull that digest, as kubelet would")
+		secret, err := rt.api.CoreV1().Secrets(namespace).Get(ctx, pod.Spec.ImagePullSecrets[0].Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(secret.Labels).To(HaveKeyWithValue("concourse.ci/build", "2"))
+		dir := GinkgoT().TempDir()
+		Expect(os.WriteFile(filepath.Join(dir, "config.json"), secret.Data[corev1.DockerConfigJsonKey], 0o600)).To(Succeed())
+		GinkgoT().Setenv("DOCKER_CONFIG", dir)
+		ref, err := name.NewDigest(pod.Spec.Containers[0].Image)
+		Expect(err).NotTo(HaveOccurred())
+		img, err := remote.Image(ref, remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithTransport(reg.Transport()))
+		Expect(err).NotTo(HaveOccurred())
+		got, err := img.Digest()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got.String()).To(Equal(upstream.Digest))
+		layers, err := img.Layers()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(layers).To(HaveLen(2))
+
+		By("without the secret the registry refuses the pull")
+		GinkgoT().Setenv("DOCKER_CONFIG", GinkgoT().TempDir())
+		_, err = remote.Image(ref, remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithTransport(reg.Transport()))
+		var terr *transport.Error
+		Expect(errors.As(err, &terr)).To(BeTrue(), "%v", err)
+		Expect(terr.StatusCode).To(Equal(http.StatusUnauthorized))
+	})
+
+	It("job B with fetch_artifact: true runs a get pod with the real in binary", func() {
+		res, err := rt.get(ctx, "3", appImage, map[string]any{"fetch_artifact": true}, upstream)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res).To(BeNil())
+		pods, err := rt.api.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: "concourse.ci/step=get"})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(pods.Items).To(HaveLen(1))
+		Expect(rt.ranIn["stdout"]).To(ContainSubstring(upstream.Digest))
+		Expect(filepath.Join(rt.ranIn["dest"], "rootfs")).To(BeADirectory())
+	})
+})

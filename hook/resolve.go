@@ -1,0 +1,189 @@
+package hook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/refimage/refimage/resource"
+)
+
+// Resolution is what an eligible get yields with no pod.
+type Resolution struct {
+	// Version is the version given, with its digest filled in when it had
+	// none (see Resolve).
+	Version resource.Version `json:"version"`
+	// Files and Metadata are what in writes and prints in reference mode,
+	// byte for byte.
+	Files    []resource.File          `json:"-"`
+	Metadata []resource.MetadataField `json:"metadata"`
+	// Reference is the pinned, fully qualified reference
+	// (registry/repository@sha256:…, Docker Hub as docker.io/library/…),
+	// on the mirror when a registry_mirror served the digest.
+	Reference string `json:"reference"`
+	// ImageURL is Reference in the form Concourse runtimes use.
+	ImageURL string `json:"image_url"`
+	// Registry is the host Reference is pulled from, as a pull secret
+	// names it.
+	Registry string `json:"registry"`
+	// Auth are the credentials for Registry (the mirror's when the mirror
+	// is used); nil for anonymous pulls. Never printed.
+	Auth *resource.Credentials `json:"-"`
+	// Warnings are what a pod spec cannot express, and non-fatal events.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// FilesMap returns Files as name → contents.
+func (r *Resolution) FilesMap() map[string]string {
+	out := make(map[string]string, len(r.Files))
+	for _, f := range r.Files {
+		out[f.Name] = string(f.Data)
+	}
+	return out
+}
+
+// ErrNotEligible is returned by Resolve and Check for a decision that
+// needs a pod.
+var ErrNotEligible = errors.New("the type does not produce a registry image")
+
+// Resolve computes, for an eligible decision and the version the scheduler
+// chose, what in would have written, with the same function in calls. A
+// version with a digest is returned unchanged, and costs at most one HEAD
+// the first time that digest is seen (none after). A version with only a
+// tag is resolved to a digest with one HEAD, and a warning says so; a
+// version with neither is an error: the hook never falls back to a tag or
+// to latest.
+func (h *Hook) Resolve(ctx context.Context, d Decision, v resource.Version) (*Resolution, error) {
+	if !d.Eligible {
+		return nil, fmt.Errorf("resolve: %w (%s)", ErrNotEligible, d.Reason)
+	}
+	var warnings []string
+	if v.Digest == "" {
+		if v.Tag == "" {
+			return nil, errors.New("resolve: the version has neither digest nor tag: pass the version check found, e.g. {\"tag\":\"1.2\",\"digest\":\"sha256:…\"}")
+		}
+		digest, err := h.resolveTag(ctx, d.Source, v.Tag)
+		if err != nil {
+			return nil, err
+		}
+		warnings = append(warnings, fmt.Sprintf("version %q had no digest: resolved tag %s to %s with one HEAD; pass versions from check to pin exactly what was tested", v.Tag, v.Tag, digest))
+		v.Digest = digest
+	}
+	ref, err := resource.ResolveReference(ctx, resource.InRequest{Source: d.Source, Params: d.Params, Version: v}, h.openCached)
+	if err != nil {
+		return nil, err
+	}
+	res := &Resolution{
+		Version:   ref.Response.Version,
+		Files:     ref.Files,
+		Metadata:  ref.Response.Metadata,
+		Reference: PinnedReference(ref.Pinned),
+		Registry:  ref.Pinned.RegistryStr(),
+		Warnings:  append(warnings, ref.Warnings...),
+	}
+	res.ImageURL = "docker:///" + res.Reference
+	creds := d.Source.Credentials
+	if mirror, ok, _ := d.Source.Mirror(); ok && ref.Pinned.RegistryStr() != name.DefaultRegistry {
+		creds = mirror.Credentials
+	}
+	if creds.Username != "" || creds.Password != "" {
+		res.Auth = &creds
+	}
+	res.Warnings = append(res.Warnings, nodeWarnings(d.Source, res.Registry)...)
+	return res, nil
+}
+
+// PinnedReference is d fully qualified, with Docker Hub written as
+// docker.io, the form kubelet and containerd normalise to.
+func PinnedReference(d name.Digest) string {
+	host := d.Context().RegistryStr()
+	if host == name.DefaultRegistry {
+		host = "docker.io"
+	}
+	return host + "/" + d.Context().RepositoryStr() + "@" + d.DigestStr()
+}
+
+// nodeWarnings lists what kubelet needs from the node for src, which no pod
+// spec can carry.
+func nodeWarnings(src resource.Source, registry string) []string {
+	var out []string
+	if src.Insecure {
+		out = append(out, fmt.Sprintf("source.insecure is true: kubelet can pull from %s only if every node's container runtime is configured to treat it as an insecure registry; a pod spec cannot say so", registry))
+	}
+	if len(src.CACerts) > 0 {
+		out = append(out, fmt.Sprintf("source.ca_certs is set: every node's container runtime must trust the CA of %s; a pod spec cannot carry a CA", registry))
+	}
+	return out
+}
+
+// resolveTag finds the digest tag points to with one HEAD, on the mirror
+// first when one applies, as in and check use it.
+func (h *Hook) resolveTag(ctx context.Context, src resource.Source, tag string) (string, error) {
+	candidates := []resource.Source{src}
+	if mirror, ok, err := src.Mirror(); err != nil {
+		return "", err
+	} else if ok {
+		candidates = []resource.Source{mirror, src}
+	}
+	var firstErr error
+	for _, c := range candidates {
+		repo, err := name.NewRepository(c.Repository, insecureOpt(c)...)
+		if err != nil {
+			return "", fmt.Errorf("parse repository %q: %w", c.Repository, err)
+		}
+		ref := repo.Tag(tag)
+		reg, err := h.openCached(ctx, c)
+		if err != nil {
+			return "", err
+		}
+		digest, found, err := reg.Digest(ref)
+		switch {
+		case err != nil:
+			err = resource.Explain(fmt.Sprintf("look up %s", ref), repo, err)
+		case !found:
+			err = fmt.Errorf("look up %s: tag %s is not in %s", ref, tag, repo)
+		default:
+			return digest.String(), nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return "", firstErr
+}
+
+func insecureOpt(src resource.Source) []name.Option {
+	if src.Insecure {
+		return []name.Option{name.Insecure}
+	}
+	return nil
+}
+
+// typeImageDigest pins a custom type's image: the version the runtime
+// checked, else an in-process check of the type's source.
+func (h *Hook) typeImageDigest(ctx context.Context, entry *ResourceType, img Decision) (name.Digest, error) {
+	repo, err := name.NewRepository(img.Source.Repository, insecureOpt(img.Source)...)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("parse repository %q: %w", img.Source.Repository, err)
+	}
+	switch {
+	case entry.Version != nil && entry.Version.Digest != "":
+		return repo.Digest(entry.Version.Digest), nil
+	case entry.Version != nil && entry.Version.Tag != "":
+		digest, err := h.resolveTag(ctx, img.Source, entry.Version.Tag)
+		if err != nil {
+			return name.Digest{}, err
+		}
+		return repo.Digest(digest), nil
+	}
+	versions, _, err := h.Check(ctx, img, nil)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	if len(versions) == 0 {
+		return name.Digest{}, fmt.Errorf("check %s: no version found", img.Source.Repository)
+	}
+	return repo.Digest(versions[len(versions)-1].Digest), nil
+}

@@ -1,0 +1,202 @@
+package hook_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/refimage/refimage/hook"
+	"github.com/refimage/refimage/resource"
+)
+
+var _ = Describe("Resolve", func() {
+	var (
+		reg *testRegistry
+		h   *hook.Hook
+		ctx = context.Background()
+	)
+	BeforeEach(func() {
+		reg = startRegistry()
+		h = hook.New(hook.WithLabeler(nil))
+	})
+
+	decide := func(source map[string]any) hook.Decision {
+		d, err := h.Decide(ctx, hook.GetStep{Resource: hook.Resource{Type: "registry-image", Source: source}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Skip).To(BeTrue())
+		return d
+	}
+
+	It("returns the version unchanged, in's files and metadata, and the pinned reference, with one HEAD", func() {
+		digest := reg.push("team/app", "1.2", nil)
+		repo := reg.Host + "/team/app"
+		v := resource.Version{Tag: "1.2", Digest: digest.String()}
+		res, err := h.Resolve(ctx, decide(map[string]any{"repository": repo}), v)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Version).To(Equal(v))
+		Expect(res.FilesMap()).To(Equal(map[string]string{"repository": repo, "tag": "1.2", "digest": digest.String()}))
+		Expect(res.Metadata).To(Equal([]resource.MetadataField{{Name: "repository", Value: repo}, {Name: "tag", Value: "1.2"}}))
+		Expect(res.Reference).To(Equal(repo + "@" + digest.String()))
+		Expect(res.ImageURL).To(Equal("docker:///" + repo + "@" + digest.String()))
+		Expect(res.Registry).To(Equal(reg.Host))
+		Expect(res.Auth).To(BeNil())
+		Expect(res.Warnings).To(BeEmpty())
+		counts := reg.Requests()
+		Expect(counts.ManifestHEAD).To(Equal(1))
+		Expect(counts.Total).To(Equal(counts.Ping+1), "one HEAD besides the auth ping: %+v", counts)
+
+		By("making no request for a digest it has proven")
+		again, err := h.Resolve(ctx, decide(map[string]any{"repository": repo}), v)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(again).To(Equal(res))
+		Expect(reg.Requests().Total).To(BeZero(), "not even a ping")
+	})
+
+	It("resolves a version with only a tag with one HEAD, and says so", func() {
+		digest := reg.push("team/app", "moving", nil)
+		res, err := h.Resolve(ctx, decide(map[string]any{"repository": reg.Host + "/team/app"}), resource.Version{Tag: "moving"})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Version).To(Equal(resource.Version{Tag: "moving", Digest: digest.String()}))
+		Expect(res.Reference).To(HaveSuffix("@" + digest.String()))
+		Expect(res.Warnings).To(ConsistOf(ContainSubstring(`version "moving" had no digest: resolved tag moving to ` + digest.String())))
+		counts := reg.Requests()
+		Expect(counts.ManifestHEAD).To(Equal(1))
+		Expect(counts.Total).To(Equal(counts.Ping+1), "one HEAD besides the auth ping: %+v", counts)
+	})
+
+	DescribeTable("errors",
+		func(version resource.Version, wantErr string) {
+			reg.push("team/app", "1", nil)
+			_, err := h.Resolve(ctx, decide(map[string]any{"repository": reg.Host + "/team/app"}), version)
+			Expect(err).To(MatchError(ContainSubstring(wantErr)))
+		},
+		Entry("neither digest nor tag: never latest", resource.Version{}, "the version has neither digest nor tag"),
+		Entry("a tag that is not there", resource.Version{Tag: "nope"}, "tag nope is not in"),
+		Entry("a digest that is not there", resource.Version{Tag: "1", Digest: "sha256:" + fmt.Sprintf("%064d", 0)}, "run check again"),
+		Entry("a digest that is not a digest", resource.Version{Tag: "1", Digest: "sha256:xyz"}, "invalid version.digest"),
+	)
+
+	It("refuses a decision that needs a pod", func() {
+		_, err := h.Resolve(ctx, hook.Decision{Reason: "run a pod: git"}, resource.Version{Digest: "sha256:x"})
+		Expect(err).To(MatchError(hook.ErrNotEligible))
+	})
+
+	It("uses the mirror, and its credentials, for a Docker Hub repository", func() {
+		digest := reg.push("library/app", "1", nil)
+		source := map[string]any{"repository": "app", "username": "hub-user", "password": "hub-pass",
+			"registry_mirror": map[string]any{"host": reg.Host, "username": "mirror-user", "password": "mirror-pass"}}
+		res, err := h.Resolve(ctx, decide(source), resource.Version{Tag: "1", Digest: digest.String()})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Reference).To(Equal(reg.Host + "/library/app@" + digest.String()))
+		Expect(res.Registry).To(Equal(reg.Host))
+		Expect(res.Auth).To(Equal(&resource.Credentials{Username: "mirror-user", Password: "mirror-pass"}))
+		Expect(res.FilesMap()).To(HaveKeyWithValue("repository", "app"))
+	})
+
+	It("adds label_regex's labels to the metadata, as in does", func() {
+		digest := reg.push("team/app", "1", map[string]string{"org.opencontainers.image.revision": "abc", "other": "x"})
+		res, err := h.Resolve(ctx, decide(map[string]any{"repository": reg.Host + "/team/app", "label_regex": "^org\\."}),
+			resource.Version{Tag: "1", Digest: digest.String()})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Metadata).To(ContainElement(resource.MetadataField{Name: "org.opencontainers.image.revision", Value: "abc"}))
+		Expect(res.Metadata).NotTo(ContainElement(HaveField("Name", "other")))
+	})
+
+	It("warns about what a pod spec cannot express", func() {
+		digest := reg.push("team/app", "1", nil)
+		res, err := h.Resolve(ctx, decide(map[string]any{"repository": reg.Host + "/team/app", "insecure": true}),
+			resource.Version{Tag: "1", Digest: digest.String()})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Warnings).To(ConsistOf(ContainSubstring("source.insecure is true: kubelet can pull from " + reg.Host + " only if every node")))
+	})
+})
+
+var _ = Describe("PinnedReference", func() {
+	DescribeTable("is fully qualified",
+		func(repo, want string) {
+			r, err := name.NewRepository(repo)
+			Expect(err).NotTo(HaveOccurred())
+			d := "sha256:" + fmt.Sprintf("%064d", 1)
+			Expect(hook.PinnedReference(r.Digest(d))).To(Equal(want + "@" + d))
+		},
+		Entry("an official Docker Hub image", "alpine", "docker.io/library/alpine"),
+		Entry("a Docker Hub user's image", "concourse/registry-image-resource", "docker.io/concourse/registry-image-resource"),
+		Entry("index.docker.io written out", "index.docker.io/library/busybox", "docker.io/library/busybox"),
+		Entry("another registry with a port", "registry.example.test:5000/a/b/c", "registry.example.test:5000/a/b/c"),
+	)
+})
+
+var _ = Describe("Check", func() {
+	It("runs check in process for an eligible type, as the binary would", func() {
+		reg := startRegistry()
+		digest := reg.push("team/app", "1.0.0", nil)
+		h := hook.New(hook.WithLabeler(nil))
+		d, err := h.Decide(context.Background(), hook.GetStep{Resource: hook.Resource{Type: "registry-image",
+			Source: map[string]any{"repository": reg.Host + "/team/app", "tag": "1.0.0"}}})
+		Expect(err).NotTo(HaveOccurred())
+		versions, warnings, err := h.Check(context.Background(), d, nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(warnings).To(BeEmpty())
+		Expect(versions).To(Equal(resource.CheckResponse{{Tag: "1.0.0", Digest: digest.String()}}))
+	})
+	It("refuses a type that produces no image", func() {
+		_, _, err := hook.New().Check(context.Background(), hook.Decision{}, nil)
+		Expect(err).To(MatchError(hook.ErrNotEligible))
+	})
+})
+
+var _ = Describe("The label rule against a registry", func() {
+	var (
+		reg *testRegistry
+		ctx = context.Background()
+	)
+	BeforeEach(func() { reg = startRegistry() })
+
+	step := func(typeSource map[string]any, version *resource.Version) hook.GetStep {
+		return hook.GetStep{
+			Resource:      hook.Resource{Type: "refimage", Source: map[string]any{"repository": "registry.example.test/team/app"}},
+			ResourceTypes: []hook.ResourceType{{Name: "refimage", Type: "registry-image", Source: typeSource, Version: version}},
+		}
+	}
+
+	It("reads the label of the type's checked version once per digest", func() {
+		digest := reg.push("types/refimage", "1", refimageLabels)
+		h := hook.New()
+		s := step(map[string]any{"repository": reg.Repo("types/refimage")}, &resource.Version{Tag: "1", Digest: digest.String()})
+		for range 2 {
+			d, err := h.Decide(ctx, s)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(d.Skip).To(BeTrue())
+			Expect(d.Reason).To(ContainSubstring("the image of resource_types[refimage] (" + digest.String() + ") carries the label"))
+		}
+		counts := reg.Requests()
+		Expect(counts.ManifestGET).To(Equal(1))
+		Expect(counts.BlobGET).To(Equal(1), "the config blob, no layer")
+	})
+
+	It("checks the type's source in process when the runtime gives no version", func() {
+		digest := reg.push("types/refimage", "latest", refimageLabels)
+		d, err := hook.New().Decide(ctx, step(map[string]any{"repository": reg.Repo("types/refimage"), "tag": "latest"}, nil))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Skip).To(BeTrue())
+		Expect(d.Reason).To(ContainSubstring(digest.String()))
+	})
+
+	It("runs a pod for a type whose image has no label", func() {
+		digest := reg.push("types/other", "1", map[string]string{"maintainer": "someone"})
+		d, err := hook.New().Decide(ctx, step(map[string]any{"repository": reg.Repo("types/other")}, &resource.Version{Digest: digest.String()}))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Skip).To(BeFalse())
+		Expect(d.Reason).To(Equal("run a pod: resource_types[refimage] declares no produces, and its image " + digest.String() + " has no label io.github.refimage.produces=registry-image"))
+	})
+
+	It("runs a pod, and says why, when the type's image cannot be read", func() {
+		d, err := hook.New().Decide(ctx, step(map[string]any{"repository": reg.Repo("types/missing")}, &resource.Version{Digest: "sha256:" + fmt.Sprintf("%064d", 2)}))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Skip).To(BeFalse())
+		Expect(d.Reason).To(ContainSubstring("the labels of " + reg.Repo("types/missing") + "@sha256:"))
+	})
+})

@@ -1,0 +1,141 @@
+package hook
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"regexp"
+	"sort"
+
+	"github.com/refimage/refimage/resource"
+)
+
+// FetchArtifact resolves fetch_artifact with the step's params first, then
+// the resource's source, then the type's defaults, and says where it was
+// found. Only a JSON bool is accepted: "true", "yes" or 1 are errors, not
+// guesses.
+func FetchArtifact(params, source, defaults map[string]any) (*bool, string, error) {
+	for _, layer := range []struct {
+		where  string
+		values map[string]any
+	}{{"params", params}, {"source", source}, {"defaults", defaults}} {
+		v, err := boolParam(layer.values, ControlParamFetchArtifact, layer.where)
+		if err != nil || v != nil {
+			return v, layer.where + "." + ControlParamFetchArtifact, err
+		}
+	}
+	return nil, "", nil
+}
+
+func boolParam(values map[string]any, key, where string) (*bool, error) {
+	raw, ok := values[key]
+	if !ok || raw == nil {
+		return nil, nil
+	}
+	b, ok := raw.(bool)
+	if !ok {
+		if s, isString := raw.(string); isString && varPattern.MatchString(s) {
+			return nil, &UnevaluatedError{Field: where + "." + key, Var: s}
+		}
+		return nil, fmt.Errorf("read %s.%s: %s must be true or false, not %s", where, key, key, describe(raw))
+	}
+	return &b, nil
+}
+
+func describe(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%v", v)
+	}
+	return fmt.Sprintf("%s (a JSON %T)", b, v)
+}
+
+// StripControlParams returns params without refimage's own control params,
+// for a runtime that hands them to a different resource's in (registry-image
+// rejects params it does not know). params is not modified.
+func StripControlParams(params map[string]any) map[string]any {
+	if _, ok := params[ControlParamFetchArtifact]; !ok {
+		return params
+	}
+	out := maps.Clone(params)
+	delete(out, ControlParamFetchArtifact)
+	return out
+}
+
+// mergeSource puts the type's defaults under the source, key by key, as
+// Concourse merges them.
+func mergeSource(defaults, source map[string]any) map[string]any {
+	out := maps.Clone(defaults)
+	if out == nil {
+		out = map[string]any{}
+	}
+	maps.Copy(out, source)
+	return out
+}
+
+var varPattern = regexp.MustCompile(`\(\(([^()]+)\)\)`)
+
+// findVar returns the path of the first string that still holds a ((var)),
+// in a stable order.
+func findVar(path string, v any) (string, string) {
+	switch v := v.(type) {
+	case string:
+		if m := varPattern.FindString(v); m != "" {
+			return path, m
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if p, m := findVar(path+"."+k, v[k]); p != "" {
+				return p, m
+			}
+		}
+	case []any:
+		for i, e := range v {
+			if p, m := findVar(fmt.Sprintf("%s[%d]", path, i), e); p != "" {
+				return p, m
+			}
+		}
+	}
+	return "", ""
+}
+
+func decodeSource(values map[string]any) (resource.Source, error) {
+	var src resource.Source
+	if p, m := findVar("source", values); p != "" {
+		return src, &UnevaluatedError{Field: p, Var: m}
+	}
+	if err := decodeStrict(values, &src); err != nil {
+		return src, fmt.Errorf("decode source: %w", err)
+	}
+	return src, nil
+}
+
+func decodeParams(values map[string]any) (resource.GetParams, error) {
+	var params resource.GetParams
+	if p, m := findVar("params", values); p != "" {
+		return params, &UnevaluatedError{Field: p, Var: m}
+	}
+	if err := decodeStrict(values, &params); err != nil {
+		return params, fmt.Errorf("decode params: %w", err)
+	}
+	return params, nil
+}
+
+// decodeStrict goes through resource.Decode so that unknown fields and
+// invalid values get the same messages as the binaries give.
+func decodeStrict(values map[string]any, into any) error {
+	if values == nil {
+		values = map[string]any{}
+	}
+	b, err := json.Marshal(values)
+	if err != nil {
+		return err
+	}
+	return resource.Decode(bytes.NewReader(b), into)
+}
