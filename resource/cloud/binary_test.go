@@ -1,11 +1,13 @@
 package cloud_test
 
 import (
+	"encoding/json"
 	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -23,6 +25,7 @@ import (
 var _ = Describe("the check binary against ECR", Ordered, func() {
 	var (
 		bin    string
+		hook   string
 		ecr    *fakeECR
 		reg    *registrytest.Registry
 		digest string
@@ -31,6 +34,8 @@ var _ = Describe("the check binary against ECR", Ordered, func() {
 	BeforeAll(func() {
 		var err error
 		bin, err = gexec.Build("github.com/refimage/refimage/cmd/check")
+		Expect(err).NotTo(HaveOccurred())
+		hook, err = gexec.Build("github.com/refimage/refimage/cmd/refimage")
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(gexec.CleanupBuildArtifacts)
 	})
@@ -55,15 +60,16 @@ var _ = Describe("the check binary against ECR", Ordered, func() {
 			"AWS_CONFIG_FILE=" + empty, "AWS_SHARED_CREDENTIALS_FILE=" + empty, "AWS_EC2_METADATA_DISABLED=true"}
 	})
 
-	run := func(source string) *gexec.Session {
-		cmd := exec.Command(bin)
+	start := func(stdin string, args ...string) *gexec.Session {
+		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Env = env
-		cmd.Stdin = strings.NewReader(`{"source":` + source + `}`)
+		cmd.Stdin = strings.NewReader(stdin)
 		session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(session).Should(gexec.Exit())
 		return session
 	}
+	run := func(source string) *gexec.Session { return start(`{"source":`+source+`}`, bin) }
 	const keys = `"aws_region":"eu-west-1","aws_access_key_id":"AKIDSOURCE","aws_secret_access_key":"source-secret-key","aws_session_token":"source-session"`
 
 	It("prints the version, with no secret or token on stderr even in debug", func() {
@@ -84,6 +90,36 @@ var _ = Describe("the check binary against ECR", Ordered, func() {
 		Expect(session.Out.Contents()).To(BeEmpty())
 		Expect(string(session.Err.Contents())).To(Equal("error: get an ECR token in eu-west-1: AccessDeniedException: User is not authorized to perform ecr:GetAuthorizationToken\n"))
 	})
+
+	DescribeTable("refimage resolve pins the image on the ECR registry and makes a pull secret of the token, unless the nodes pull themselves",
+		func(kubernetes string, wantSecret bool) {
+			session := start(`{"type":"registry-image","source":{"repository":"team/app",`+keys+`},
+				"version":{"tag":"3.0.0","digest":"`+digest+`"},"kubernetes":`+kubernetes+`}`, hook, "resolve")
+			Expect(session.ExitCode()).To(Equal(0), string(session.Err.Contents()))
+			var resp struct {
+				Reference   string
+				AuthExpires *time.Time `json:"auth_expires"`
+				Kubernetes  struct {
+					Secret *struct{ Data map[string][]byte }
+				}
+			}
+			Expect(json.Unmarshal(session.Out.Contents(), &resp)).To(Succeed())
+			Expect(resp.Reference).To(Equal(reg.Repo("team/app") + "@" + digest))
+			Expect(secretsIn(string(session.Err.Contents()), "source-secret-key", "source-session", ecr.password)).To(BeEmpty())
+			if !wantSecret {
+				Expect(resp.Kubernetes.Secret).To(BeNil())
+				Expect(resp.AuthExpires).To(BeNil())
+				Expect(string(session.Err.Contents())).To(ContainSubstring("no pull secret for " + reg.Host))
+				return
+			}
+			Expect(resp.AuthExpires).NotTo(BeNil())
+			Expect(resp.AuthExpires.Equal(ecr.expires)).To(BeTrue())
+			Expect(string(resp.Kubernetes.Secret.Data[".dockerconfigjson"])).To(ContainSubstring(`"password":"` + ecr.password + `"`))
+			Expect(string(session.Err.Contents())).To(ContainSubstring("short-lived Amazon ECR token that expires at"))
+		},
+		Entry("a pull secret", `{}`, true),
+		Entry("the nodes' own identity", `{"nodes_pull_from_ecr":true}`, false),
+	)
 
 	DescribeTable("rejects a source that cannot work with one line and no secret, before any request",
 		func(source, want string) {
