@@ -119,6 +119,13 @@ var _ = Describe("Azure ACR", func() {
 		Expect(w.acr.exchanges()[0]["tenant"]).To(Equal("tenant-1"))
 	})
 
+	It("reads the registry's tenant from its challenge when the source names none", func() {
+		w.acr.challengeTenant = "tenant-from-challenge"
+		_, err := w.check(w.source(nil))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(w.acr.exchanges()[0]["tenant"]).To(Equal("tenant-from-challenge"))
+	})
+
 	It("hands both tokens to the redactor and states the refresh token's expiry", func() {
 		ep, err := w.resolver().Resolve(context.Background(), w.source(nil), w.routes)
 		Expect(err).NotTo(HaveOccurred())

@@ -188,16 +188,29 @@ type fakeACR struct {
 	refresh  string
 	status   int
 	registry http.Handler
+	// challengeTenant, when set, answers the first /v2/ request (the
+	// resolver's, which comes before the client's ping) with ACR's Bearer
+	// challenge naming this tenant.
+	challengeTenant string
+	challenged      bool
 }
 
 func newFakeACR(registry http.Handler) *fakeACR {
 	f := &fakeACR{refresh: jwt(time.Now().Add(3 * time.Hour)), status: http.StatusOK, registry: registry}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		if r.URL.Path == "/v2/" && f.challengeTenant != "" && !f.challenged {
+			f.challenged = true
+			f.mu.Unlock()
+			w.Header().Set("Www-Authenticate", `Bearer realm="https://`+r.Host+`/oauth2/token?tenant=`+f.challengeTenant+`",service="`+r.Host+`"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
 		if r.URL.Path != "/oauth2/exchange" {
+			f.mu.Unlock()
 			f.registry.ServeHTTP(w, r)
 			return
 		}
-		f.mu.Lock()
 		defer f.mu.Unlock()
 		_ = r.ParseForm()
 		form := map[string]string{"host": r.Host}
