@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: demo test e2e bench tools vet
+.PHONY: demo test e2e bench tools image base-type
 
 # The main job on an embedded default: an in-process registry, generated
 # images, the binaries run as Concourse runs them.
@@ -23,3 +23,16 @@ e2e:
 # Go benchmarks and end-to-end runs of the binaries; figures are printed, never asserted.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./...
+
+# The resource image, built with go-containerregistry (no Docker daemon):
+# linux/amd64 and linux/arm64 in one index, an OCI layout in .cache/image,
+# pushed when REGISTRY=host/repo is given.
+image:
+	rm -rf $(CURDIR)/.cache/image
+	$(GO) run ./ci/imagebuild -layout $(CURDIR)/.cache/image -registry "$(REGISTRY)"
+
+# The bundle that makes refimage a base resource type on classic workers.
+BASE_TYPE ?= registry-image
+base-type:
+	rm -rf $(CURDIR)/.cache/image $(CURDIR)/.cache/base-type
+	$(GO) run ./ci/imagebuild -layout $(CURDIR)/.cache/image -base-type $(CURDIR)/.cache/base-type -type $(BASE_TYPE) -registry "$(REGISTRY)"

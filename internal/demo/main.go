@@ -34,8 +34,8 @@ func run() error {
 		return fmt.Errorf("create temp dir: %w", err)
 	}
 	defer os.RemoveAll(bin)
-	for _, cmd := range []string{"check", "in", "out"} {
-		build := exec.Command("go", "build", "-o", filepath.Join(bin, cmd), "./cmd/"+cmd)
+	for _, cmd := range []string{"check", "in", "out", "refimage"} {
+		build := exec.Command("go", "build", "-o", filepath.Join(bin, cmd), "github.com/refimage/refimage/cmd/"+cmd)
 		build.Stderr = os.Stderr
 		if err := build.Run(); err != nil {
 			return fmt.Errorf("build %s: %w", cmd, err)
@@ -83,7 +83,72 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	return d.get(source, pushed)
+	if err := d.get(source, pushed); err != nil {
+		return err
+	}
+	return d.hook(repo, pushed)
+}
+
+// demoPipeline is a two-job pipeline: build pushes the image, test gets it
+// with passed: [build] and runs a task in it that also takes it as input.
+const demoPipeline = `resource_types:
+- name: refimage
+  type: registry-image
+  source: {repository: ghcr.io/refimage/refimage}
+  produces: registry-image
+
+resources:
+- name: app-image
+  type: refimage
+  source: {repository: %s, insecure: true}
+
+jobs:
+- name: build
+  plan:
+  - task: build
+    config:
+      platform: linux
+      outputs: [{name: image}]
+      run: {path: build}
+  - put: app-image
+    params: {image: image/image.tar, version: 1.2.0}
+- name: test
+  plan:
+  - get: app-image
+    passed: [build]
+  - task: unit
+    image: app-image
+    config:
+      platform: linux
+      inputs: [{name: app-image}]
+      run: {path: /bin/app}
+`
+
+// hook explains the pipeline and resolves its get with no pod, as a
+// Kubernetes runtime would through the hook.
+func (d *demo) hook(repo string, version json.RawMessage) error {
+	pipeline := filepath.Join(d.bin, "pipeline.yml")
+	if err := os.WriteFile(pipeline, fmt.Appendf(nil, demoPipeline, repo), 0o644); err != nil {
+		return fmt.Errorf("write demo pipeline: %w", err)
+	}
+	heading("refimage explain pipeline.yml: which gets need a pod, and who uses them")
+	explain := exec.Command(filepath.Join(d.bin, "refimage"), "explain", pipeline)
+	explain.Stdout, explain.Stderr = os.Stdout, os.Stderr
+	if err := explain.Run(); err != nil {
+		return fmt.Errorf("refimage explain: %w", err)
+	}
+
+	heading("refimage resolve: job test's get, answered in process with no pod (files, pinned reference, Kubernetes objects)")
+	d.env = nil
+	req := map[string]any{
+		"type":           "refimage",
+		"source":         map[string]any{"repository": repo, "insecure": true},
+		"version":        version,
+		"resource_types": []map[string]any{{"name": "refimage", "type": "registry-image", "source": map[string]any{"repository": "ghcr.io/refimage/refimage"}, "produces": "registry-image"}},
+		"kubernetes":     map[string]any{"namespace": "ci", "input_path": "/tmp/build/app-image"},
+	}
+	_, err := d.exec("refimage", req, "resolve")
+	return err
 }
 
 // put writes an image as an OCI layout and pushes it with out.
