@@ -36,9 +36,9 @@ var azureClouds = map[string]struct {
 	resource.AzureChina:      {cloud.AzureChina, "https://management.chinacloudapi.cn/.default"},
 }
 
-// AzureEnvironment is the cloud of an ACR registry: azure_environment when
+// azureEnvironment is the cloud of an ACR registry: azure_environment when
 // set, else the one its host's domain belongs to (AzurePublic by default).
-func AzureEnvironment(host, explicit string) string {
+func azureEnvironment(host, explicit string) string {
 	if explicit != "" {
 		return explicit
 	}
@@ -64,7 +64,7 @@ func (r *Resolver) acr(ctx context.Context, src resource.Source, base http.Round
 		return resource.Endpoint{}, fmt.Errorf("parse repository %q: %w", src.Repository, err)
 	}
 	host := repo.RegistryStr()
-	env := azureClouds[AzureEnvironment(host, src.AzureEnvironment)]
+	env := azureClouds[azureEnvironment(host, src.AzureEnvironment)]
 	client := &http.Client{Transport: base}
 
 	miOpts := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: azcore.ClientOptions{Cloud: env.cloud, Transport: client}}
