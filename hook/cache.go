@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -41,15 +43,53 @@ func (c *cache[V]) put(k string, v V) {
 
 // openCached opens a registry lazily: a digest already proven to exist with
 // the same credentials costs no request, not even the auth ping.
+//
+// A cloud source connects at once: its registry host (ECR's, when
+// aws_account_id is absent) and its pull token come from the token exchange.
 func (h *Hook) openCached(ctx context.Context, src resource.Source) (resource.Registry, error) {
-	return &cachedRegistry{h: h, ctx: ctx, src: src, who: credentialKey(src.Credentials)}, nil
+	r := &cachedRegistry{h: h, ctx: ctx, src: src, who: credentialKey(src)}
+	if src.ECR() || src.ACR() {
+		if _, err := r.connect(); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 // credentialKey identifies credentials in memory without holding them: a
-// proof of existence made with one account is not reused for another.
-func credentialKey(c resource.Credentials) string {
-	sum := sha256.Sum256([]byte(c.Username + "\x00" + c.Password))
+// proof of existence made with one account (or cloud identity) is not
+// reused for another.
+func credentialKey(src resource.Source) string {
+	b, _ := json.Marshal(struct {
+		resource.Credentials
+		resource.CloudCredentials
+	}{src.Credentials, src.CloudCredentials})
+	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
+}
+
+// Endpoint implements resource.Resolved: the connection's for a cloud
+// source (connected by openCached), else the source's repository and
+// credentials, with no request.
+func (r *cachedRegistry) Endpoint() resource.Endpoint {
+	if resolved, ok := r.client.(resource.Resolved); ok {
+		return resolved.Endpoint()
+	}
+	// A validated source parses; StaticResolver makes no request.
+	ep, _ := resource.StaticResolver{}.Resolve(r.ctx, r.src, nil)
+	return ep
+}
+
+// repositoryOf is where reg's source lives: ECR's derived host included.
+func repositoryOf(reg resource.Registry, src resource.Source) (name.Repository, error) {
+	if resolved, ok := reg.(resource.Resolved); ok {
+		return resolved.Endpoint().Repository, nil
+	}
+	repo, err := name.NewRepository(src.Repository, insecureOpt(src)...)
+	if err != nil {
+		return name.Repository{}, fmt.Errorf("parse repository %q: %w", src.Repository, err)
+	}
+	return repo, nil
 }
 
 type cachedRegistry struct {

@@ -162,8 +162,8 @@ var _ = Describe("Decide", func() {
 			"decode source: invalid request: unknown field \"tagg\""),
 		Entry("an invalid source", "registry-image", nil, nil, map[string]any{"repository": "UPPER/Case"},
 			"invalid source.repository"),
-		Entry("an ECR source is refused, not ignored (until the cloud resolver lands)", "registry-image", nil, nil,
-			src("aws_region", "eu-west-1", "aws_access_key_id", "AKIAEXAMPLE"), "invalid source.aws_access_key_id"),
+		Entry("an ECR source that cannot work", "registry-image", nil, nil,
+			src("aws_region", "eu-west-1", "aws_access_key_id", "AKIAEXAMPLE"), "invalid source.aws_secret_access_key: is required with source.aws_access_key_id"),
 		Entry("an unknown param", "registry-image", nil, map[string]any{"formatt": "oci"}, src(),
 			"decode params: invalid request: unknown field \"formatt\""),
 	)

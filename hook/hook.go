@@ -17,7 +17,12 @@ type Hook struct {
 	open       resource.OpenFunc
 	proven     *cache[struct{}]
 	images     *cache[v1.Image]
+	nodePulls  nodePulls
 }
+
+// nodePulls records which cloud registries the nodes pull from with their
+// own identity, so that no pull secret is made for them.
+type nodePulls struct{ ecr, acr bool }
 
 type options struct {
 	labels     Labeler
@@ -25,6 +30,7 @@ type options struct {
 	clientOpts []resource.Option
 	open       resource.OpenFunc
 	cacheSize  int
+	nodePulls  nodePulls
 }
 
 // Option configures New.
@@ -47,6 +53,16 @@ func WithClientOptions(opts ...resource.Option) Option {
 // it to count requests. The default is resource.NewClient.
 func WithOpen(open resource.OpenFunc) Option { return func(o *options) { o.open = open } }
 
+// NodesPullFromECR says the cluster's nodes pull from Amazon ECR with their
+// own identity (an instance role and kubelet's ECR credential provider):
+// Resolve then makes no pull secret for an ECR source. Without it, the pull
+// secret holds the step's short-lived ECR token, and its expiry is stated.
+func NodesPullFromECR() Option { return func(o *options) { o.nodePulls.ecr = true } }
+
+// NodesPullFromACR is NodesPullFromECR for Azure ACR (AKS nodes with the
+// registry attached).
+func NodesPullFromACR() Option { return func(o *options) { o.nodePulls.acr = true } }
+
 // WithCacheSize bounds each cache (proven digests, fetched manifests,
 // labels); the default is 4096 entries. A full cache is emptied.
 func WithCacheSize(n int) Option {
@@ -64,7 +80,7 @@ func New(opts ...Option) *Hook {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	h := &Hook{clientOpts: o.clientOpts, proven: newCache[struct{}](o.cacheSize), images: newCache[v1.Image](o.cacheSize)}
+	h := &Hook{clientOpts: o.clientOpts, proven: newCache[struct{}](o.cacheSize), images: newCache[v1.Image](o.cacheSize), nodePulls: o.nodePulls}
 	h.open = o.open
 	if h.open == nil {
 		h.open = func(ctx context.Context, src resource.Source) (resource.Registry, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -29,8 +30,13 @@ type Resolution struct {
 	// names it.
 	Registry string `json:"registry"`
 	// Auth are the credentials for Registry (the mirror's when the mirror
-	// is used); nil for anonymous pulls. Never printed.
+	// is used; a cloud token for ECR and ACR); nil for anonymous pulls and
+	// for a cloud registry the nodes pull from with their own identity.
+	// Never printed.
 	Auth *resource.Credentials `json:"-"`
+	// AuthExpires is when Auth stops working, for a short-lived cloud
+	// token; a pod must start before then.
+	AuthExpires *time.Time `json:"auth_expires,omitempty"`
 	// Warnings are what a pod spec cannot express, and non-fatal events.
 	Warnings []string `json:"warnings,omitempty"`
 }
@@ -84,15 +90,48 @@ func (h *Hook) Resolve(ctx context.Context, d Decision, v resource.Version) (*Re
 		Warnings:  append(warnings, ref.Warnings...),
 	}
 	res.ImageURL = "docker:///" + res.Reference
-	creds := d.Source.Credentials
-	if mirror, ok, _ := d.Source.Mirror(); ok && ref.Pinned.RegistryStr() != name.DefaultRegistry {
-		creds = mirror.Credentials
-	}
-	if creds.Username != "" || creds.Password != "" {
-		res.Auth = &creds
+	if d.Source.ECR() || d.Source.ACR() {
+		if err := h.cloudAuth(res, d.Source, ref.Endpoint); err != nil {
+			return nil, err
+		}
+	} else {
+		creds := d.Source.Credentials
+		if mirror, ok, _ := d.Source.Mirror(); ok && ref.Pinned.RegistryStr() != name.DefaultRegistry {
+			creds = mirror.Credentials
+		}
+		if creds.Username != "" || creds.Password != "" {
+			res.Auth = &creds
+		}
 	}
 	res.Warnings = append(res.Warnings, nodeWarnings(d.Source, res.Registry)...)
 	return res, nil
+}
+
+// cloudAuth puts the step's cloud token in the resolution, with its expiry,
+// unless the nodes pull from that cloud with their own identity.
+func (h *Hook) cloudAuth(res *Resolution, src resource.Source, ep *resource.Endpoint) error {
+	kind, nodes, option := "Amazon ECR", h.nodePulls.ecr, "NodesPullFromECR"
+	if src.ACR() {
+		kind, nodes, option = "Azure ACR", h.nodePulls.acr, "NodesPullFromACR"
+	}
+	if nodes {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("no pull secret for %s: the nodes pull from %s with their own identity (%s); they need pull access to it", res.Registry, kind, option))
+		return nil
+	}
+	if ep == nil || ep.Auth == nil {
+		return fmt.Errorf("resolve %s: the registry connection reported no %s token for the pull secret", res.Reference, kind)
+	}
+	cfg, err := ep.Auth.Authorization()
+	if err != nil {
+		return fmt.Errorf("read the %s token for %s: %w", kind, res.Registry, err)
+	}
+	res.Auth = &resource.Credentials{Username: cfg.Username, Password: cfg.Password}
+	if !ep.Expires.IsZero() {
+		t := ep.Expires.UTC()
+		res.AuthExpires = &t
+		res.Warnings = append(res.Warnings, fmt.Sprintf("the pull secret holds a short-lived %s token that expires at %s: a pod that starts later cannot pull; resolve again for a fresh secret, or let the nodes pull with their own identity (%s)", kind, t.Format(time.RFC3339), option))
+	}
+	return nil
 }
 
 // PinnedReference is d fully qualified, with Docker Hub written as
@@ -129,15 +168,15 @@ func (h *Hook) resolveTag(ctx context.Context, src resource.Source, tag string) 
 	}
 	var firstErr error
 	for _, c := range candidates {
-		repo, err := name.NewRepository(c.Repository, insecureOpt(c)...)
-		if err != nil {
-			return "", fmt.Errorf("parse repository %q: %w", c.Repository, err)
-		}
-		ref := repo.Tag(tag)
 		reg, err := h.openCached(ctx, c)
 		if err != nil {
 			return "", err
 		}
+		repo, err := repositoryOf(reg, c)
+		if err != nil {
+			return "", err
+		}
+		ref := repo.Tag(tag)
 		digest, found, err := reg.Digest(ref)
 		switch {
 		case err != nil:
@@ -164,9 +203,13 @@ func insecureOpt(src resource.Source) []name.Option {
 // typeImageDigest pins a custom type's image: the version the runtime
 // checked, else an in-process check of the type's source.
 func (h *Hook) typeImageDigest(ctx context.Context, entry *ResourceType, img Decision) (name.Digest, error) {
-	repo, err := name.NewRepository(img.Source.Repository, insecureOpt(img.Source)...)
+	reg, err := h.openCached(ctx, img.Source)
 	if err != nil {
-		return name.Digest{}, fmt.Errorf("parse repository %q: %w", img.Source.Repository, err)
+		return name.Digest{}, err
+	}
+	repo, err := repositoryOf(reg, img.Source)
+	if err != nil {
+		return name.Digest{}, err
 	}
 	switch {
 	case entry.Version != nil && entry.Version.Digest != "":

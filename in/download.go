@@ -25,9 +25,9 @@ func fullDownload(ctx context.Context, req resource.InRequest, dest string, o op
 		return resource.VersionResponse{}, err
 	}
 	if hasMirror {
-		fields, err := downloadFrom(ctx, mirror, req, dest, o)
+		fields, _, err := downloadFrom(ctx, mirror, req, dest, o)
 		if err == nil {
-			return respond(req, dest, fields)
+			return respond(req, req.Source, dest, fields)
 		}
 		if ctx.Err() != nil {
 			return resource.VersionResponse{}, err
@@ -37,24 +37,25 @@ func fullDownload(ctx context.Context, req resource.InRequest, dest string, o op
 			return resource.VersionResponse{}, err
 		}
 	}
-	fields, err := downloadFrom(ctx, req.Source, req, dest, o)
+	fields, repo, err := downloadFrom(ctx, req.Source, req, dest, o)
 	if err != nil {
 		// Leave no half-written image behind for anything to mistake.
 		_ = clean(dest)
 		return resource.VersionResponse{}, err
 	}
-	return respond(req, dest, fields)
+	return respond(req, req.Source.Shown(repo), dest, fields)
 }
 
 // respond writes the version files, last, so that a destination holding
-// them holds a complete image.
-func respond(req resource.InRequest, dest string, extra []resource.MetadataField) (resource.VersionResponse, error) {
-	if err := writeFiles(dest, resource.VersionFiles(req.Source, req.Version)); err != nil {
+// them holds a complete image. shown is the source as the files name it
+// (an ECR repository with its derived host).
+func respond(req resource.InRequest, shown resource.Source, dest string, extra []resource.MetadataField) (resource.VersionResponse, error) {
+	if err := writeFiles(dest, resource.VersionFiles(shown, req.Version)); err != nil {
 		return resource.VersionResponse{}, err
 	}
 	return resource.VersionResponse{
 		Version:  req.Version,
-		Metadata: append(resource.VersionMetadata(req.Source, req.Version), extra...),
+		Metadata: append(resource.VersionMetadata(shown, req.Version), extra...),
 	}, nil
 }
 
@@ -69,17 +70,18 @@ func clean(dest string) error {
 }
 
 // downloadFrom writes the image from src's registry and returns the
-// metadata that label_regex and annotation_regex select.
-func downloadFrom(ctx context.Context, src resource.Source, req resource.InRequest, dest string, o options) ([]resource.MetadataField, error) {
+// metadata that label_regex and annotation_regex select, and the repository
+// the client resolved src to.
+func downloadFrom(ctx context.Context, src resource.Source, req resource.InRequest, dest string, o options) ([]resource.MetadataField, name.Repository, error) {
 	client, err := resource.NewClient(ctx, src, o.clientOptions(req.Params.Platform)...)
 	if err != nil {
-		return nil, err
+		return nil, name.Repository{}, err
 	}
 	ref := client.Repository.Digest(req.Version.Digest)
 	o.log.Infof("fetching %s", ref)
 	desc, err := remote.Get(ref, client.Remote...)
 	if err != nil {
-		return nil, explainFetch(ref, err)
+		return nil, name.Repository{}, explainFetch(ref, err)
 	}
 
 	var img v1.Image
@@ -97,7 +99,7 @@ func downloadFrom(ctx context.Context, src resource.Source, req resource.InReque
 	switch req.Params.FormatOrDefault() {
 	case resource.FormatRootfs:
 		if _, err := image(); err != nil {
-			return nil, err
+			return nil, name.Repository{}, err
 		}
 		err = writeRootfs(ctx, img, dest, o)
 		if errors.Is(err, errChanged) {
@@ -105,13 +107,13 @@ func downloadFrom(ctx context.Context, src resource.Source, req resource.InReque
 			// attempt sent may be in rootfs/: start it again, once.
 			o.log.Warnf("%v; extracting the image again", err)
 			if err := os.RemoveAll(filepath.Join(dest, "rootfs")); err != nil {
-				return nil, fmt.Errorf("remove rootfs: %w", err)
+				return nil, name.Repository{}, fmt.Errorf("remove rootfs: %w", err)
 			}
 			err = writeRootfs(ctx, img, dest, o)
 		}
 	case resource.FormatOCI:
 		if _, err := image(); err != nil {
-			return nil, err
+			return nil, name.Repository{}, err
 		}
 		// ggcr streams every blob into the file; a blob that breaks off
 		// or fails verification restarts the file.
@@ -124,9 +126,10 @@ func downloadFrom(ctx context.Context, src resource.Source, req resource.InReque
 		}, func() { _ = os.RemoveAll(filepath.Join(dest, "oci")) })
 	}
 	if err != nil {
-		return nil, resource.Explain(fmt.Sprintf("download %s", ref), ref.Repository, err)
+		return nil, name.Repository{}, resource.Explain(fmt.Sprintf("download %s", ref), ref.Repository, err)
 	}
-	return selectedMetadata(src, image)
+	fields, err := selectedMetadata(src, image)
+	return fields, client.Repository, err
 }
 
 // tagOf is the tag image.tar records, "latest" for a digest-only version as

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sirupsen/logrus"
 
@@ -60,11 +61,12 @@ func Run(ctx context.Context, req resource.OutRequest, srcDir string, opts ...Op
 	defer img.Close()
 
 	clientOpts := append([]resource.Option{resource.ForPush(), resource.WithWarnings(o.log.Warnf)}, o.client...)
-	anonymous := req.Source.Username == "" && req.Source.Password == ""
 	client, err := resource.NewClient(ctx, req.Source, clientOpts...)
 	if err != nil {
 		return resource.VersionResponse{}, err
 	}
+	// A cloud source has no username but a token.
+	anonymous := client.Endpoint().Auth == authn.Anonymous
 	var bumped []string
 	if plan.bump != nil {
 		existing, err := listTags(client, anonymous)
@@ -86,7 +88,8 @@ func Run(ctx context.Context, req resource.OutRequest, srcDir string, opts ...Op
 	return resource.VersionResponse{
 		Version: resource.Version{Tag: tags[0], Digest: img.digest.String()},
 		Metadata: []resource.MetadataField{
-			{Name: "repository", Value: req.Source.Repository},
+			// An ECR repository with its derived host, as registry-image.
+			{Name: "repository", Value: req.Source.Shown(client.Repository).Repository},
 			{Name: "tags", Value: strings.Join(tags, " ")},
 		},
 	}, nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -23,6 +24,9 @@ type Client struct {
 	// Remote holds auth, transport, platform and context for ggcr's remote
 	// package; pass it as is.
 	Remote []remote.Option
+
+	auth    authn.Authenticator
+	expires time.Time
 }
 
 type options struct {
@@ -33,6 +37,7 @@ type options struct {
 	userAgent string
 	warn      func(format string, args ...any)
 	jobs      int
+	resolver  Resolver
 }
 
 // Option configures NewClient.
@@ -63,28 +68,29 @@ func WithJobs(n int) Option { return func(o *options) { o.jobs = n } }
 // calls that follow spend no request on auth. Errors are classified (see
 // Explain) and name the registry.
 func NewClient(ctx context.Context, src Source, opts ...Option) (*Client, error) {
-	o := options{retry: DefaultRetryPolicy, userAgent: "refimage", jobs: 4, warn: func(string, ...any) {}}
+	o := options{retry: DefaultRetryPolicy, userAgent: "refimage", jobs: 4, warn: func(string, ...any) {}, resolver: StaticResolver{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	repo, err := src.repository()
-	if err != nil {
-		return nil, fmt.Errorf("parse repository %q: %w", src.Repository, err)
-	}
 	base := o.base
 	if base == nil {
+		var err error
 		base, err = defaultTransport(src.CACerts)
 		if err != nil {
 			return nil, err
 		}
 	}
+	ep, err := o.resolver.Resolve(ctx, src, base)
+	if err != nil {
+		return nil, err
+	}
+	repo, auth := ep.Repository, ep.Auth
+	if auth == nil {
+		auth = authn.Anonymous
+	}
 	base = &retryTransport{inner: base, policy: o.retry, warn: o.warn}
 	base = transport.NewUserAgent(base, o.userAgent)
 
-	var auth authn.Authenticator = authn.Anonymous
-	if src.Username != "" || src.Password != "" {
-		auth = &authn.Basic{Username: src.Username, Password: src.Password}
-	}
 	scopes := []string{repo.Scope(transport.PullScope)}
 	if o.push {
 		scopes = []string{repo.Scope(transport.PushScope)}
@@ -102,6 +108,8 @@ func NewClient(ctx context.Context, src Source, opts ...Option) (*Client, error)
 			remote.WithPlatform(v1.Platform{OS: p.OS, Architecture: p.Architecture}),
 			remote.WithJobs(o.jobs),
 		},
+		auth:    auth,
+		expires: ep.Expires,
 	}, nil
 }
 

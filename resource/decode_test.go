@@ -58,8 +58,6 @@ var _ = Describe("Decode", func() {
 		Entry("mirror without host", `{"source":{"repository":"r","registry_mirror":{}}}`, "source.registry_mirror.host"),
 		Entry("bad CA", `{"source":{"repository":"r","ca_certs":["nope"]}}`, "source.ca_certs[0]"),
 		Entry("content_trust", `{"source":{"repository":"r","content_trust":{"server":"x"}}}`, "Notary v1 signing is out of scope"),
-		Entry("aws fields", `{"source":{"repository":"r","aws_region":"eu-west-1"}}`, "source.aws_region: not supported yet"),
-		Entry("azure fields", `{"source":{"repository":"r","azure_acr":true}}`, "source.azure_acr: not supported yet"),
 		Entry("fetch_artifact not a bool", `{"source":{"repository":"r","fetch_artifact":"yes"}}`, `"source.fetch_artifact" must be true or false`),
 		Entry("debug not a bool", `{"source":{"repository":"r","debug":1}}`, `"source.debug" must be true or false`),
 	)

@@ -41,6 +41,10 @@ type Reference struct {
 	// Warnings are non-fatal events (a mirror that failed) for the caller
 	// to log.
 	Warnings []string
+	// Endpoint is where Pinned was found and the credentials that found
+	// it, when the registry reports them (see Resolved): the runtime hook
+	// turns a cloud token into a pull secret with it. Never log its Auth.
+	Endpoint *Endpoint
 }
 
 // ResolveReference computes reference-only in: it proves the version's
@@ -63,39 +67,67 @@ func ResolveReference(ctx context.Context, req InRequest, open OpenFunc) (*Refer
 		return nil, fieldErrorf("source.annotation_regex", "%v", err)
 	}
 
-	ref := &Reference{Files: VersionFiles(src, version)}
-	metadata := VersionMetadata(src, version)
-
 	candidates := []Source{src}
 	if mirror, ok, err := src.Mirror(); err != nil {
 		return nil, err
 	} else if ok {
 		candidates = []Source{mirror, src}
 	}
+	var warnings []string
 	for i, candidate := range candidates {
 		isMirror := i == 0 && len(candidates) == 2
-		repo, err := candidate.repository()
-		if err != nil {
-			return nil, fmt.Errorf("parse repository %q: %w", candidate.Repository, err)
-		}
-		pinned := repo.Digest(version.Digest)
-		extra, err := proveDigest(ctx, candidate, pinned, open, labels, annotations)
+		ref, err := proveVersion(ctx, src, candidate, version, open, labels, annotations)
 		if err != nil && isMirror {
-			ref.Warnings = append(ref.Warnings, fmt.Sprintf("mirror %s: %v; using the origin", repo, err))
+			warnings = append(warnings, fmt.Sprintf("mirror %s: %v; using the origin", candidate.Repository, err))
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		ref.Pinned = pinned
-		ref.Response = VersionResponse{Version: version, Metadata: append(metadata, extra...)}
+		ref.Warnings = warnings
 		return ref, nil
 	}
 	panic("unreachable: the origin is always a candidate")
 }
 
+// proveVersion opens candidate (the source or its mirror) and proves the
+// version's digest is there.
+func proveVersion(ctx context.Context, src, candidate Source, version Version, open OpenFunc, labels, annotations *regexp.Regexp) (*Reference, error) {
+	reg, err := open(ctx, candidate)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := candidate.repository()
+	if err != nil {
+		return nil, fmt.Errorf("parse repository %q: %w", candidate.Repository, err)
+	}
+	var endpoint *Endpoint
+	if resolved, ok := reg.(Resolved); ok {
+		ep := resolved.Endpoint()
+		endpoint = &ep
+		repo = ep.Repository
+	} else if candidate.ECR() {
+		return nil, fmt.Errorf("open %s: the registry connection does not say which ECR host it resolved to (it must implement resource.Resolved)", candidate.Repository)
+	}
+	pinned := repo.Digest(version.Digest)
+	extra, err := proveDigest(pinned, reg, labels, annotations)
+	if err != nil {
+		return nil, err
+	}
+	// A mirror's digest is written under the source's repository; an ECR
+	// source's under the registry it resolved to.
+	shown := src.Shown(repo)
+	return &Reference{
+		Files:    VersionFiles(shown, version),
+		Response: VersionResponse{Version: version, Metadata: append(VersionMetadata(shown, version), extra...)},
+		Pinned:   pinned,
+		Endpoint: endpoint,
+	}, nil
+}
+
 // VersionFiles are the repository, tag and digest files every mode of in
-// writes, byte for byte as registry-image writes them.
+// writes, byte for byte as registry-image writes them. Give it the source
+// as Shown.
 func VersionFiles(src Source, version Version) []File {
 	return []File{
 		{Name: "repository", Data: []byte(src.Repository)},
@@ -106,17 +138,14 @@ func VersionFiles(src Source, version Version) []File {
 
 // VersionMetadata is the metadata every mode of in prints before the
 // labels and annotations that label_regex and annotation_regex select.
+// Give it the source as Shown.
 func VersionMetadata(src Source, version Version) []MetadataField {
 	return []MetadataField{{Name: "repository", Value: src.Repository}, {Name: "tag", Value: version.Tag}}
 }
 
 // proveDigest checks that pinned exists, reading the manifest or config only
 // when a regex needs them, and returns the metadata they yield.
-func proveDigest(ctx context.Context, src Source, pinned name.Digest, open OpenFunc, labels, annotations *regexp.Regexp) ([]MetadataField, error) {
-	reg, err := open(ctx, src)
-	if err != nil {
-		return nil, err
-	}
+func proveDigest(pinned name.Digest, reg Registry, labels, annotations *regexp.Regexp) ([]MetadataField, error) {
 	if labels == nil && annotations == nil {
 		_, found, err := reg.Digest(pinned)
 		if err != nil {

@@ -42,8 +42,10 @@ type Source struct {
 	Debug bool `json:"debug,omitempty"`
 
 	// Recognised so that a registry-image source decodes, and refused with a
-	// clear message until they are supported.
+	// clear message: Notary v1 is out of scope.
 	ContentTrust json.RawMessage `json:"content_trust,omitempty"`
+	// Amazon ECR and Azure ACR, which need resource.WithResolver with the
+	// cloud subpackage's resolver.
 	CloudCredentials
 }
 
@@ -64,53 +66,6 @@ type RegistryMirror struct {
 type Platform struct {
 	Architecture string `json:"architecture,omitempty"`
 	OS           string `json:"os,omitempty"`
-}
-
-// CloudCredentials are registry-image's ECR and ACR fields.
-type CloudCredentials struct {
-	AWSAccessKeyID     string   `json:"aws_access_key_id,omitempty"`
-	AWSSecretAccessKey string   `json:"aws_secret_access_key,omitempty"`
-	AWSSessionToken    string   `json:"aws_session_token,omitempty"`
-	AWSRegion          string   `json:"aws_region,omitempty"`
-	AWSECRRegistryID   string   `json:"aws_ecr_registry_id,omitempty"`
-	AWSRoleARN         string   `json:"aws_role_arn,omitempty"`
-	AWSRoleARNs        []string `json:"aws_role_arns,omitempty"`
-	AWSAccountID       string   `json:"aws_account_id,omitempty"`
-
-	AzureACR         bool   `json:"azure_acr,omitempty"`
-	AzureClientID    string `json:"azure_client_id,omitempty"`
-	AzureTenantID    string `json:"azure_tenant_id,omitempty"`
-	AzureEnvironment string `json:"azure_environment,omitempty"`
-}
-
-func (c CloudCredentials) firstSet() string {
-	switch {
-	case c.AWSAccessKeyID != "":
-		return "aws_access_key_id"
-	case c.AWSSecretAccessKey != "":
-		return "aws_secret_access_key"
-	case c.AWSSessionToken != "":
-		return "aws_session_token"
-	case c.AWSRegion != "":
-		return "aws_region"
-	case c.AWSECRRegistryID != "":
-		return "aws_ecr_registry_id"
-	case c.AWSRoleARN != "":
-		return "aws_role_arn"
-	case len(c.AWSRoleARNs) > 0:
-		return "aws_role_arns"
-	case c.AWSAccountID != "":
-		return "aws_account_id"
-	case c.AzureACR:
-		return "azure_acr"
-	case c.AzureClientID != "":
-		return "azure_client_id"
-	case c.AzureTenantID != "":
-		return "azure_tenant_id"
-	case c.AzureEnvironment != "":
-		return "azure_environment"
-	}
-	return ""
 }
 
 // Tag is a tag name that may be written as a JSON number in a pipeline
@@ -175,10 +130,7 @@ func (s Source) Validate() error {
 	if len(s.ContentTrust) > 0 && string(s.ContentTrust) != "null" {
 		return fieldErrorf("source.content_trust", "not supported: Notary v1 signing is out of scope for refimage; remove content_trust")
 	}
-	if field := s.CloudCredentials.firstSet(); field != "" {
-		return fieldErrorf("source."+field, "not supported yet: refimage does not talk to Amazon ECR or Azure ACR yet; use registry-image for this resource until it does")
-	}
-	return nil
+	return s.validateCloud()
 }
 
 func checkPEM(text string) error {
@@ -257,7 +209,9 @@ func (s Source) Mirror() (Source, bool, error) {
 	if err != nil {
 		return Source{}, false, fmt.Errorf("parse repository %q: %w", s.Repository, err)
 	}
-	if repo.RegistryStr() != name.DefaultRegistry {
+	// An ECR repository is a bare name that parses as Docker Hub's, but
+	// lives on the derived ECR host.
+	if repo.RegistryStr() != name.DefaultRegistry || s.ECR() {
 		return Source{}, false, nil
 	}
 	mirror := s

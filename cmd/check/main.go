@@ -11,6 +11,6 @@ import (
 
 func main() {
 	cli.Main(func(ctx context.Context, env cli.Env, req resource.CheckRequest) (any, error) {
-		return check.Run(ctx, req, check.WithLogger(env.Log))
+		return check.Run(ctx, req, check.WithLogger(env.Log), check.WithClientOptions(env.ClientOptions()...))
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 func main() {
 	cli.Main(func(ctx context.Context, env cli.Env, req resource.InRequest) (any, error) {
-		return in.Run(ctx, req, env.Arg(0), in.WithLogger(env.Log), in.WithProgress(env.Stderr), in.InKubernetesPod(env.KubernetesPod))
+		return in.Run(ctx, req, env.Arg(0), in.WithLogger(env.Log), in.WithProgress(env.Stderr),
+			in.InKubernetesPod(env.KubernetesPod), in.WithClientOptions(env.ClientOptions()...))
 	})
 }

@@ -11,6 +11,6 @@ import (
 
 func main() {
 	cli.Main(func(ctx context.Context, env cli.Env, req resource.OutRequest) (any, error) {
-		return out.Run(ctx, req, env.Arg(0), out.WithLogger(env.Log))
+		return out.Run(ctx, req, env.Arg(0), out.WithLogger(env.Log), out.WithClientOptions(env.ClientOptions()...))
 	})
 }

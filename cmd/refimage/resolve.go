@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -37,6 +38,10 @@ type kubeRequest struct {
 	// InputPath is where a task takes the get as an input; empty: no
 	// ConfigMap.
 	InputPath string `json:"input_path,omitempty"`
+	// NodesPullFromECR and NodesPullFromACR say the nodes pull from that
+	// cloud's registries with their own identity: no pull secret is made.
+	NodesPullFromECR bool `json:"nodes_pull_from_ecr,omitempty"`
+	NodesPullFromACR bool `json:"nodes_pull_from_acr,omitempty"`
 }
 
 // Secrets lets the CLI wiring redact the source's credentials.
@@ -60,14 +65,16 @@ func (r resolveRequest) Secrets() []string {
 func (r resolveRequest) DebugEnabled() bool { return false }
 
 type resolveResponse struct {
-	Decision   hook.Decision            `json:"decision"`
-	Version    *resource.Version        `json:"version,omitempty"`
-	Files      map[string]string        `json:"files,omitempty"`
-	Metadata   []resource.MetadataField `json:"metadata,omitempty"`
-	Reference  string                   `json:"reference,omitempty"`
-	ImageURL   string                   `json:"image_url,omitempty"`
-	Warnings   []string                 `json:"warnings,omitempty"`
-	Kubernetes *kubeObjects             `json:"kubernetes,omitempty"`
+	Decision  hook.Decision            `json:"decision"`
+	Version   *resource.Version        `json:"version,omitempty"`
+	Files     map[string]string        `json:"files,omitempty"`
+	Metadata  []resource.MetadataField `json:"metadata,omitempty"`
+	Reference string                   `json:"reference,omitempty"`
+	ImageURL  string                   `json:"image_url,omitempty"`
+	// AuthExpires is when the pull secret's cloud token stops working.
+	AuthExpires *time.Time   `json:"auth_expires,omitempty"`
+	Warnings    []string     `json:"warnings,omitempty"`
+	Kubernetes  *kubeObjects `json:"kubernetes,omitempty"`
 }
 
 type kubeObjects struct {
@@ -82,7 +89,16 @@ type kubeObjects struct {
 // resolve answers one request: the decision, and for a step with no pod
 // what in would have written, the pinned reference and the objects.
 func resolve(ctx context.Context, env cli.Env, req resolveRequest, opts ...hook.Option) (any, error) {
-	h := hook.New(opts...)
+	// Amazon ECR and Azure ACR sources get their tokens here, redacted
+	// from stderr; options from the caller come after and may replace them.
+	base := []hook.Option{hook.WithClientOptions(env.ClientOptions()...)}
+	if k := req.Kubernetes; k != nil && k.NodesPullFromECR {
+		base = append(base, hook.NodesPullFromECR())
+	}
+	if k := req.Kubernetes; k != nil && k.NodesPullFromACR {
+		base = append(base, hook.NodesPullFromACR())
+	}
+	h := hook.New(append(base, opts...)...)
 	var d hook.Decision
 	var err error
 	if req.TypeImage {
@@ -112,6 +128,7 @@ func resolve(ctx context.Context, env cli.Env, req resolveRequest, opts ...hook.
 	}
 	resp.Version, resp.Files, resp.Metadata = &res.Version, res.FilesMap(), res.Metadata
 	resp.Reference, resp.ImageURL, resp.Warnings = res.Reference, res.ImageURL, res.Warnings
+	resp.AuthExpires = res.AuthExpires
 
 	k := req.Kubernetes
 	if k == nil {

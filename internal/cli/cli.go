@@ -33,6 +33,9 @@ type Env struct {
 	KubernetesPod bool
 	// Build holds Concourse's BUILD_* and ATC_EXTERNAL_URL variables.
 	Build map[string]string
+	// Redact adds credentials obtained at run time (cloud tokens) to those
+	// Stderr and Log hide.
+	Redact func(secrets ...string)
 	// Version is the release the executable was built from (Version).
 	Version string
 }
@@ -65,7 +68,7 @@ func Run[Req Request](ctx context.Context, args []string, stdin io.Reader, stdou
 		log.SetLevel(logrus.DebugLevel)
 	}
 
-	env := Env{Args: args, Stderr: redacting, Log: log, Build: map[string]string{}, Version: Version}
+	env := Env{Args: args, Stderr: redacting, Log: log, Build: map[string]string{}, Redact: redacting.add, Version: Version}
 	_, env.KubernetesPod = lookupEnv("KUBERNETES_SERVICE_HOST")
 	for _, k := range buildVars {
 		if v, ok := lookupEnv(k); ok {

@@ -47,6 +47,32 @@ var _ = Describe("Run", func() {
 		Expect(stderr.String()).To(Equal("warning: trying with [redacted]\nerror: registry said: no to [redacted] and [redacted]\n"))
 	})
 
+	It("redacts credentials the action obtains at run time, such as a cloud token, from the log, stderr and the error", func() {
+		code := run(body, func(ctx context.Context, e cli.Env, req resource.CheckRequest) (any, error) {
+			e.Redact("ecr-token-123", "")
+			e.Log.Infof("got ecr-token-123")
+			_, _ = e.Stderr.Write([]byte("progress ecr-token-123\n"))
+			return nil, errors.New("registry refused ecr-token-123")
+		})
+		Expect(code).To(Equal(1))
+		Expect(stderr.String()).To(Equal("got [redacted]\nprogress [redacted]\nerror: registry refused [redacted]\n"))
+	})
+
+	It("gives the actions client options that carry the cloud resolver", func() {
+		run(body, func(ctx context.Context, e cli.Env, req resource.CheckRequest) (any, error) {
+			opts := e.ClientOptions()
+			Expect(opts).To(HaveLen(1))
+			// With a cancelled context the cloud resolver fails before
+			// any request leaves; the static one would refuse the source.
+			cancelled, cancel := context.WithCancel(ctx)
+			cancel()
+			_, err := resource.NewClient(cancelled, resource.Source{Repository: "app", CloudCredentials: resource.CloudCredentials{AWSRegion: "eu-west-1"}}, opts...)
+			Expect(err).To(MatchError(ContainSubstring("get an ECR token in eu-west-1")))
+			Expect(err).To(MatchError(context.Canceled))
+			return []string{}, nil
+		})
+	})
+
 	It("rejects a bad request before running the action", func() {
 		ran := false
 		code := run(`{"source":{"repository":"r","nope":1}}`, func(context.Context, cli.Env, resource.CheckRequest) (any, error) {

@@ -15,9 +15,16 @@ import (
 
 const module = "github.com/refimage/refimage"
 
+// cloudSDKs are linked only by resource/cloud and what wires it in
+// (internal/cli, cmd/*): a runtime that links the hook, or a library user
+// of resource, does not link them unless it passes cloud's resolver.
+var cloudSDKs = []string{"github.com/aws/", "github.com/Azure/", "github.com/AzureAD/", module + "/resource/cloud"}
+
 // forbidden maps a package to the import path prefixes it must not reach,
 // directly or through its dependencies.
 var forbidden = map[string][]string{
+	"resource/cloud": {module + "/check", module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/",
+		"github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
 	"resource": {module + "/check", module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd",
 		"k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
 	"check":        {module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
@@ -26,6 +33,12 @@ var forbidden = map[string][]string{
 	"hook":         {module + "/in", module + "/out", module + "/internal/", module + "/cmd", "k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
 	"hook/kube":    {module + "/in", module + "/out", module + "/internal/", module + "/cmd", "k8s.io/client-go", "github.com/vbauerster/mpb"},
 	"internal/cli": {module + "/check", module + "/in", module + "/out", module + "/hook", module + "/cmd", "k8s.io/"},
+}
+
+func init() {
+	for _, pkg := range []string{"resource", "check", "in", "out", "hook", "hook/kube"} {
+		forbidden[pkg] = append(forbidden[pkg], cloudSDKs...)
+	}
 }
 
 func repoRoot(t *testing.T) string {

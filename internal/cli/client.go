@@ -1,0 +1,22 @@
+package cli
+
+import (
+	"github.com/refimage/refimage/resource"
+	"github.com/refimage/refimage/resource/cloud"
+)
+
+// ClientOptions are the resource.NewClient options every action passes:
+// the resolver for Amazon ECR and Azure ACR, whose tokens are redacted
+// from stderr like the source's own credentials, and whose notices go to
+// the log.
+func (e Env) ClientOptions() []resource.Option {
+	redact := e.Redact
+	if redact == nil {
+		redact = func(...string) {}
+	}
+	warn := func(string, ...any) {}
+	if e.Log != nil {
+		warn = e.Log.Warnf
+	}
+	return []resource.Option{resource.WithResolver(cloud.NewResolver(cloud.WithSecrets(redact), cloud.WithWarnings(warn)))}
+}
