@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -145,40 +144,22 @@ func tagOf(repo name.Repository, v resource.Version) name.Tag {
 // and classifies other registry errors.
 func explainFetch(ref name.Digest, err error) error {
 	if resource.IsNotFound(err) {
-		return &resource.RegistryError{Op: fmt.Sprintf("fetch %s", ref), Status: 404,
-			Err:  fmt.Errorf("digest %s is not in %s", ref.DigestStr(), ref.Repository),
-			Hint: "the image was deleted or the repository changed since check found it; run check again"}
+		return resource.DigestGone(ref)
 	}
 	return resource.Explain(fmt.Sprintf("fetch %s", ref), ref.Repository, err)
 }
 
 // selectedMetadata returns the labels and annotations the source's regexes
-// select, as registry-image adds them after repository and tag.
+// select, reading the image only when they ask.
 func selectedMetadata(src resource.Source, image func() (v1.Image, error)) ([]resource.MetadataField, error) {
-	var fields []resource.MetadataField
-	if src.LabelRegex != "" {
-		img, err := image()
-		if err != nil {
-			return nil, err
-		}
-		cfg, err := img.ConfigFile()
-		if err != nil {
-			return nil, fmt.Errorf("read the image config: %w", err)
-		}
-		fields = append(fields, resource.MatchingFields(regexp.MustCompile(src.LabelRegex), cfg.Config.Labels)...)
+	if !src.WantsImageMetadata() {
+		return nil, nil
 	}
-	if src.AnnotationRegex != "" {
-		img, err := image()
-		if err != nil {
-			return nil, err
-		}
-		m, err := img.Manifest()
-		if err != nil {
-			return nil, fmt.Errorf("read the image manifest: %w", err)
-		}
-		fields = append(fields, resource.MatchingFields(regexp.MustCompile(src.AnnotationRegex), m.Annotations)...)
+	img, err := image()
+	if err != nil {
+		return nil, err
 	}
-	return fields, nil
+	return resource.ImageMetadata(src, img)
 }
 
 // imageMetadata is metadata.json of the rootfs format.

@@ -58,13 +58,9 @@ func ResolveReference(ctx context.Context, req InRequest, open OpenFunc) (*Refer
 	if _, err := v1.NewHash(version.Digest); err != nil {
 		return nil, fieldErrorf("version.digest", "%q is not a digest (%v): it must look like sha256:<64 hex digits>", version.Digest, err)
 	}
-	labels, err := compileOptional(src.LabelRegex)
-	if err != nil {
-		return nil, fieldErrorf("source.label_regex", "%v", err)
-	}
-	annotations, err := compileOptional(src.AnnotationRegex)
-	if err != nil {
-		return nil, fieldErrorf("source.annotation_regex", "%v", err)
+	// The step's platform picks the image whose labels label_regex reads.
+	if req.Params.Platform != nil {
+		src.Platform = req.Params.Platform
 	}
 
 	candidates := []Source{src}
@@ -76,7 +72,7 @@ func ResolveReference(ctx context.Context, req InRequest, open OpenFunc) (*Refer
 	var warnings []string
 	for i, candidate := range candidates {
 		isMirror := i == 0 && len(candidates) == 2
-		ref, err := proveVersion(ctx, src, candidate, version, open, labels, annotations)
+		ref, err := proveVersion(ctx, src, candidate, version, open)
 		if err != nil && isMirror {
 			warnings = append(warnings, fmt.Sprintf("mirror %s: %v; using the origin", candidate.Repository, err))
 			continue
@@ -92,7 +88,7 @@ func ResolveReference(ctx context.Context, req InRequest, open OpenFunc) (*Refer
 
 // proveVersion opens candidate (the source or its mirror) and proves the
 // version's digest is there.
-func proveVersion(ctx context.Context, src, candidate Source, version Version, open OpenFunc, labels, annotations *regexp.Regexp) (*Reference, error) {
+func proveVersion(ctx context.Context, src, candidate Source, version Version, open OpenFunc) (*Reference, error) {
 	reg, err := open(ctx, candidate)
 	if err != nil {
 		return nil, err
@@ -110,7 +106,7 @@ func proveVersion(ctx context.Context, src, candidate Source, version Version, o
 		return nil, fmt.Errorf("open %s: the registry connection does not say which ECR host it resolved to (it must implement resource.Resolved)", candidate.Repository)
 	}
 	pinned := repo.Digest(version.Digest)
-	extra, err := proveDigest(pinned, reg, labels, annotations)
+	extra, err := proveDigest(candidate, pinned, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -143,53 +139,76 @@ func VersionMetadata(src Source, version Version) []MetadataField {
 	return []MetadataField{{Name: "repository", Value: src.Repository}, {Name: "tag", Value: version.Tag}}
 }
 
-// proveDigest checks that pinned exists, reading the manifest or config only
-// when a regex needs them, and returns the metadata they yield.
-func proveDigest(pinned name.Digest, reg Registry, labels, annotations *regexp.Regexp) ([]MetadataField, error) {
-	if labels == nil && annotations == nil {
+// proveDigest checks that pinned exists with one HEAD or, when the
+// source's regexes need the manifest or config, by reading them; it returns
+// the metadata they select.
+func proveDigest(src Source, pinned name.Digest, reg Registry) ([]MetadataField, error) {
+	if !src.WantsImageMetadata() {
 		_, found, err := reg.Digest(pinned)
 		if err != nil {
 			return nil, Explain(fmt.Sprintf("look up %s", pinned), pinned.Repository, err)
 		}
 		if !found {
-			return nil, &RegistryError{Op: fmt.Sprintf("look up %s", pinned), Status: 404,
-				Err:  fmt.Errorf("digest %s is not in %s", pinned.DigestStr(), pinned.Repository),
-				Hint: "the image was deleted or the repository changed since check found it; run check again"}
+			return nil, DigestGone(pinned)
 		}
 		return nil, nil
 	}
 	img, err := reg.Image(pinned)
+	if IsNotFound(err) {
+		return nil, DigestGone(pinned)
+	}
 	if err != nil {
-		if IsNotFound(err) {
-			return nil, &RegistryError{Op: fmt.Sprintf("fetch %s", pinned), Status: 404,
-				Err:  fmt.Errorf("digest %s is not in %s", pinned.DigestStr(), pinned.Repository),
-				Hint: "the image was deleted or the repository changed since check found it; run check again"}
-		}
 		return nil, Explain(fmt.Sprintf("fetch %s", pinned), pinned.Repository, err)
 	}
-	var fields []MetadataField
-	if labels != nil {
-		cfg, err := img.ConfigFile()
-		if err != nil {
-			return nil, Explain(fmt.Sprintf("read the config of %s", pinned), pinned.Repository, err)
-		}
-		fields = append(fields, MatchingFields(labels, cfg.Config.Labels)...)
-	}
-	if annotations != nil {
-		manifest, err := img.Manifest()
-		if err != nil {
-			return nil, Explain(fmt.Sprintf("read the manifest of %s", pinned), pinned.Repository, err)
-		}
-		fields = append(fields, MatchingFields(annotations, manifest.Annotations)...)
+	fields, err := ImageMetadata(src, img)
+	if err != nil {
+		return nil, Explain(fmt.Sprintf("read the labels and annotations of %s", pinned), pinned.Repository, err)
 	}
 	return fields, nil
 }
 
-func compileOptional(expr string) (*regexp.Regexp, error) {
-	if expr == "" {
-		return nil, nil
+// DigestGone is the error for a pinned digest the registry no longer has.
+func DigestGone(pinned name.Digest) error {
+	return &RegistryError{Op: fmt.Sprintf("fetch %s", pinned), Status: 404,
+		Err:  fmt.Errorf("digest %s is not in %s", pinned.DigestStr(), pinned.Repository),
+		Hint: "the image was deleted or the repository changed since check found it; run check again"}
+}
+
+// WantsImageMetadata reports whether label_regex or annotation_regex ask
+// for metadata that only the image's config or manifest hold.
+func (s Source) WantsImageMetadata() bool {
+	return s.LabelRegex != "" || s.AnnotationRegex != ""
+}
+
+// ImageMetadata returns the config labels and manifest annotations of img
+// that label_regex and annotation_regex select, in that order, as
+// registry-image adds them after repository and tag. It reads the config
+// only for label_regex.
+func ImageMetadata(src Source, img v1.Image) ([]MetadataField, error) {
+	var fields []MetadataField
+	if src.LabelRegex != "" {
+		re, err := regexp.Compile(src.LabelRegex)
+		if err != nil {
+			return nil, fieldErrorf("source.label_regex", "%v", err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return nil, fmt.Errorf("read the image config: %w", err)
+		}
+		fields = append(fields, MatchingFields(re, cfg.Config.Labels)...)
 	}
-	return regexp.Compile(expr)
+	if src.AnnotationRegex != "" {
+		re, err := regexp.Compile(src.AnnotationRegex)
+		if err != nil {
+			return nil, fieldErrorf("source.annotation_regex", "%v", err)
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			return nil, fmt.Errorf("read the image manifest: %w", err)
+		}
+		fields = append(fields, MatchingFields(re, m.Annotations)...)
+	}
+	return fields, nil
 }
 
 // MatchingFields returns the entries whose key matches re, sorted by key,

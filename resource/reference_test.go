@@ -81,6 +81,28 @@ var _ = Describe("ResolveReference", func() {
 		Expect(c.BlobGET).To(Equal(1), "the config, no layer")
 	})
 
+	It("reads the labels of the step's platform from a multi-arch index", func() {
+		amd := v1.Platform{OS: "linux", Architecture: "amd64"}
+		arm := v1.Platform{OS: "linux", Architecture: "arm64"}
+		idx, err := imagetest.Index(
+			imagetest.IndexEntry{Image: imagetest.MustImage(imagetest.Spec{Platform: &amd, Labels: map[string]string{"arch": "amd64"}}), Platform: &amd},
+			imagetest.IndexEntry{Image: imagetest.MustImage(imagetest.Spec{Platform: &arm, Labels: map[string]string{"arch": "arm64"}}), Platform: &arm},
+		)
+		Expect(err).NotTo(HaveOccurred())
+		multi, err := imagetest.PushIndex(reg.Repo("app")+":multi", idx, reg.RemoteOptions()...)
+		Expect(err).NotTo(HaveOccurred())
+		for _, arch := range []string{"amd64", "arm64"} {
+			ref, err := resource.ResolveReference(context.Background(), request(func(r *resource.InRequest) {
+				r.Source.LabelRegex = "^arch$"
+				r.Params.Platform = &resource.Platform{OS: "linux", Architecture: arch}
+				r.Version = resource.Version{Tag: "multi", Digest: multi}
+			}), open)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(ref.Response.Metadata[2:]).To(Equal([]resource.MetadataField{{Name: "arch", Value: arch}}))
+			Expect(ref.Pinned.DigestStr()).To(Equal(multi), "the pinned digest stays the index's")
+		}
+	})
+
 	It("names the repository and digest when the digest is gone", func() {
 		gone := "sha256:" + "1234567890123456789012345678901234567890123456789012345678901234"
 		_, err := resource.ResolveReference(context.Background(), request(func(r *resource.InRequest) { r.Version.Digest = gone }), open)
