@@ -73,19 +73,6 @@ func freshRepo(reg *registrytest.Registry) string {
 	return reg.Repo(fmt.Sprintf("check/spec-%d-%d", GinkgoParallelProcess(), repoSeq.Add(1)))
 }
 
-// sourceFor is a source that reaches repo on reg with its credentials and CA.
-func sourceFor(reg *registrytest.Registry, repo string) map[string]any {
-	src := map[string]any{"repository": repo}
-	if reg.Insecure() {
-		src["insecure"] = true
-	} else {
-		src["ca_certs"] = []string{string(reg.CACertPEM)}
-	}
-	if reg.Username != "" {
-		src["username"], src["password"] = reg.Username, reg.Password
-	}
-	return src
-}
 
 // pushTags pushes a tag set and returns each tag's digest.
 func pushTags(reg *registrytest.Registry, repo string, set imagetest.TagSet) map[string]string {

@@ -44,13 +44,13 @@ var _ = Describe("check's failures", func() {
 	})
 
 	It("names an unknown repository", func() {
-		r := runCheck(map[string]any{"source": sourceFor(distPlain, distPlain.Repo("check/never-pushed"))})
+		r := runCheck(map[string]any{"source": distPlain.Source(distPlain.Repo("check/never-pushed"))})
 		expectOneLineFailure(r, "check that "+"127.0.0.1")
 		Expect(r.stderr).To(ContainSubstring("never-pushed"))
 	})
 
 	It("refuses wrong credentials without printing any", func() {
-		src := sourceFor(distTLS, freshRepo(distTLS))
+		src := distTLS.Source(freshRepo(distTLS))
 		src["password"] = "not-the-password-123"
 		src["debug"] = true
 		r := runCheck(map[string]any{"source": src})
@@ -69,7 +69,7 @@ var _ = Describe("check's failures", func() {
 	})
 
 	It("refuses to trust a registry whose CA is not given", func() {
-		src := sourceFor(distTLS, freshRepo(distTLS))
+		src := distTLS.Source(freshRepo(distTLS))
 		delete(src, "ca_certs")
 		r := runCheck(map[string]any{"source": src})
 		expectOneLineFailure(r, "ca_certs")

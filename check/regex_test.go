@@ -16,7 +16,7 @@ var _ = Describe("check with tag_regex", func() {
 			reg := f.start()
 			repo := freshRepo(reg)
 			digests := pushTags(reg, repo, imagetest.TagSet{"build-2": "b", "build-1": "a", "build-10": "c", "release": "d", "build-x": "a"})
-			src := sourceFor(reg, repo)
+			src := reg.Source(repo)
 			src["tag_regex"] = `^build-\d+$`
 			r := runCheck(map[string]any{"source": src})
 			Expect(r.code).To(Equal(0), r.stderr)

@@ -22,7 +22,7 @@ var _ = Describe("check with semver discovery", func() {
 	run := func(reg *registrytest.Registry, c semverCase) {
 		repo := freshRepo(reg)
 		digests := pushTags(reg, repo, c.tags)
-		src := sourceFor(reg, repo)
+		src := reg.Source(repo)
 		for k, v := range c.source {
 			src[k] = v
 		}

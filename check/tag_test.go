@@ -18,7 +18,7 @@ var _ = Describe("check with a tag", func() {
 				reg := f.start()
 				repo := freshRepo(reg)
 				first := pushTags(reg, repo, imagetest.TagSet{"stable": "one"})
-				src := sourceFor(reg, repo)
+				src := reg.Source(repo)
 				src["tag"] = "stable"
 
 				r := runCheck(map[string]any{"source": src})

@@ -32,7 +32,7 @@ var _ = Describe("params.image", func() {
 				r := reg()
 				dir = inputs()
 				repo = freshRepo(r)
-				src = sourceFor(r, repo)
+				src = r.Source(repo)
 				src["tag"] = "latest"
 			})
 
@@ -123,7 +123,7 @@ var _ = Describe("params.image", func() {
 			reg = registrytest.NewInProcess()
 			DeferCleanup(reg.Close)
 			dir = inputs()
-			src = sourceFor(reg, freshRepo(reg))
+			src = reg.Source(freshRepo(reg))
 			src["tag"] = "latest"
 		})
 		put := func(image string) result {
@@ -186,7 +186,7 @@ var _ = Describe("params.image", func() {
 
 		It("rejects a layer blob whose bytes do not match its digest, and pushes no tag", func() {
 			reg := distPlain
-			src := sourceFor(reg, freshRepo(reg))
+			src := reg.Source(freshRepo(reg))
 			src["tag"] = "latest"
 			img := randomImage()
 			writeLayoutImage(dir, "oci", img)

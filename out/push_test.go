@@ -52,7 +52,7 @@ var _ = Describe("pushing", func() {
 					v1.Platform{OS: "linux", Architecture: "amd64"}, v1.Platform{OS: "linux", Architecture: "arm64"})
 				Expect(err).NotTo(HaveOccurred())
 				writeLayoutIndex(dir, "oci", idx)
-				src := sourceFor(reg, repo)
+				src := reg.Source(repo)
 				src["tag"] = "edge"
 
 				resp, rec, err := runInProcess(reg, dir, src, resource.PutParams{Image: "oci", Version: "2.0.0", BumpAliases: true})
@@ -87,7 +87,7 @@ var _ = Describe("pushing", func() {
 				img := randomImage()
 				writeTarball(dir, "image.tar", img)
 				Expect(writeFile(dir, "tags.txt", "main")).To(Succeed())
-				src := sourceFor(reg, repo)
+				src := reg.Source(repo)
 
 				_, first, err := runInProcess(reg, dir, src, resource.PutParams{Image: "image.tar", Version: "1.0.0", AdditionalTags: "tags.txt"})
 				Expect(err).NotTo(HaveOccurred())
@@ -180,7 +180,7 @@ var _ = Describe("pushing", func() {
 		It("fails clearly without credentials on an auth registry", func() {
 			dir := inputs()
 			writeTarball(dir, "image.tar", randomImage())
-			src := sourceFor(distTLS, freshRepo(distTLS))
+			src := distTLS.Source(freshRepo(distTLS))
 			delete(src, "username")
 			delete(src, "password")
 			src["tag"] = "latest"
@@ -191,7 +191,7 @@ var _ = Describe("pushing", func() {
 		It("never prints a wrong password", func() {
 			dir := inputs()
 			writeTarball(dir, "image.tar", randomImage())
-			src := sourceFor(distTLS, freshRepo(distTLS))
+			src := distTLS.Source(freshRepo(distTLS))
 			src["password"] = "wr0ng-Secret-Zq9"
 			src["tag"] = "latest"
 			r := runOut(dir, map[string]any{"source": src, "params": map[string]any{"image": "image.tar"}})

@@ -35,7 +35,7 @@ var _ = Describe("out, then in", func() {
 				idx, err := imagetest.MultiArch(imagetest.Spec{}, v1.Platform{OS: "linux", Architecture: "amd64"}, v1.Platform{OS: "linux", Architecture: "arm64"})
 				Expect(err).NotTo(HaveOccurred())
 				writeLayoutIndex(dir, "oci", idx)
-				src = sourceFor(reg, freshRepo(reg))
+				src = reg.Source(freshRepo(reg))
 				r := runOut(dir, map[string]any{"source": src, "params": map[string]any{"image": "oci", "version": "3.1.4", "bump_aliases": true}})
 				Expect(r.code).To(Equal(0))
 				resp = r.resp

@@ -47,7 +47,7 @@ var _ = Describe("tags", func() {
 					if c.tagsFile != "" {
 						Expect(os.WriteFile(filepath.Join(dir, "tags.txt"), []byte(c.tagsFile), 0o644)).To(Succeed())
 					}
-					src := sourceFor(reg, repo)
+					src := reg.Source(repo)
 					for k, v := range c.source {
 						src[k] = v
 					}
@@ -191,7 +191,7 @@ var _ = Describe("tags", func() {
 			reg = registrytest.NewInProcess()
 			DeferCleanup(reg.Close)
 			dir = inputs()
-			src = sourceFor(reg, freshRepo(reg))
+			src = reg.Source(freshRepo(reg))
 			writeTarball(dir, "image.tar", randomImage())
 		})
 

@@ -104,3 +104,19 @@ func (r *Registry) Log() string {
 	}
 	return string(b)
 }
+
+// Source is a refimage source (as a pipeline writes it) that reaches repo
+// on this registry: insecure for plain HTTP, the CA for TLS, and the
+// credentials when there are some.
+func (r *Registry) Source(repo string) map[string]any {
+	src := map[string]any{"repository": repo}
+	if r.Insecure() {
+		src["insecure"] = true
+	} else {
+		src["ca_certs"] = []string{string(r.CACertPEM)}
+	}
+	if r.Username != "" {
+		src["username"], src["password"] = r.Username, r.Password
+	}
+	return src
+}
