@@ -73,7 +73,6 @@ func freshRepo(reg *registrytest.Registry) string {
 	return reg.Repo(fmt.Sprintf("check/spec-%d-%d", GinkgoParallelProcess(), repoSeq.Add(1)))
 }
 
-
 // pushTags pushes a tag set and returns each tag's digest.
 func pushTags(reg *registrytest.Registry, repo string, set imagetest.TagSet) map[string]string {
 	digests, err := imagetest.PushTags(repo, set.TagImages(), reg.RemoteOptions()...)

@@ -85,7 +85,6 @@ func freshRepo(reg *registrytest.Registry) string {
 	return reg.Repo(fmt.Sprintf("out/spec-%d-%d", GinkgoParallelProcess(), repoSeq.Add(1)))
 }
 
-
 // result is one run of the out binary.
 type result struct {
 	stdout, stderr string
