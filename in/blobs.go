@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sirupsen/logrus"
@@ -21,21 +20,15 @@ import (
 // outlives the step.
 const blobsDir = ".refimage-layers"
 
-// download is one layer being fetched into a file. Extraction follows the
-// file as it grows, so a layer is applied while it downloads; the blob's
-// digest is checked at its end, and extraction counts a layer as applied
-// only once that check passed.
+// download is one layer being fetched into a file. Decompression follows
+// the file as it grows, so a layer is decompressed (and applied) while it
+// downloads; the blob's digest is checked at its end, and a layer counts as
+// applied only once that check passed.
 type download struct {
+	*growing
 	layer v1.Layer
 	name  string // "layer 2 (sha256:…)"
-	path  string
 	bar   *bar
-
-	mu       sync.Mutex
-	grew     *sync.Cond
-	size     int64 // bytes in the file so far
-	finished bool
-	err      error // set when finished
 }
 
 // fetchAll downloads layers, at most jobs at a time, in order of need: the
@@ -132,76 +125,6 @@ func samePrefix(f *os.File, r io.Reader, n int64) error {
 	return nil
 }
 
-func (d *download) written() int64 {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.size
-}
-
-func (d *download) grow(size int64) {
-	d.mu.Lock()
-	d.size = size
-	d.mu.Unlock()
-	d.grew.Broadcast()
-}
-
-func (d *download) finish(err error) {
-	d.mu.Lock()
-	d.finished, d.err = true, err
-	d.mu.Unlock()
-	d.grew.Broadcast()
-}
-
-// wait blocks until the download is over and returns its outcome.
-func (d *download) wait() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for !d.finished {
-		d.grew.Wait()
-	}
-	return d.err
-}
-
-// follower reads a download's file as it grows, and ends with the
-// download's error if it fails.
-type follower struct {
-	d   *download
-	f   *os.File
-	off int64
-}
-
-func (d *download) follow() (*follower, error) {
-	f, err := os.Open(d.path)
-	if err != nil {
-		return nil, err
-	}
-	return &follower{d: d, f: f}, nil
-}
-
-func (r *follower) Read(p []byte) (int, error) {
-	d := r.d
-	d.mu.Lock()
-	for d.size <= r.off && !d.finished {
-		d.grew.Wait()
-	}
-	size, finished, err := d.size, d.finished, d.err
-	d.mu.Unlock()
-	if r.off >= size {
-		if finished && err != nil {
-			return 0, err
-		}
-		return 0, io.EOF
-	}
-	n, rerr := r.f.ReadAt(p[:min(int64(len(p)), size-r.off)], r.off)
-	r.off += int64(n)
-	if errors.Is(rerr, io.EOF) {
-		rerr = nil
-	}
-	return n, rerr
-}
-
-func (r *follower) Close() error { return r.f.Close() }
-
 // newDownloads prepares one download per layer, with its file and bar.
 func newDownloads(layers []v1.Layer, dir string, p *progress) ([]*download, error) {
 	downloads := make([]*download, len(layers))
@@ -214,19 +137,11 @@ func newDownloads(layers []v1.Layer, dir string, p *progress) ([]*download, erro
 		if err != nil {
 			return nil, fmt.Errorf("read the size of layer %d: %w", i+1, err)
 		}
-		d := &download{
-			layer: l,
-			name:  fmt.Sprintf("layer %d (%s)", i+1, digest),
-			path:  filepath.Join(dir, fmt.Sprintf("%d-%s", i, digest.Hex)),
-			bar:   p.bar(i, digest.Hex, size),
-		}
-		d.grew = sync.NewCond(&d.mu)
-		f, err := os.OpenFile(d.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		g, err := newGrowing(filepath.Join(dir, fmt.Sprintf("%d-%s", i, digest.Hex)))
 		if err != nil {
 			return nil, err
 		}
-		f.Close()
-		downloads[i] = d
+		downloads[i] = &download{growing: g, layer: l, name: fmt.Sprintf("layer %d (%s)", i+1, digest), bar: p.bar(i, digest.Hex, size)}
 	}
 	return downloads, nil
 }

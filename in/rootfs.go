@@ -1,6 +1,7 @@
 package in
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -11,9 +12,10 @@ import (
 
 // writeRootfs writes format rootfs: the layers applied in order into
 // rootfs/, then metadata.json and labels.json. Layers download
-// concurrently into files, and each is extracted, in order, as its file
-// grows. A layer whose blob then fails its digest check fails the step,
-// and the caller removes everything written.
+// concurrently into files; decoders inflate each, as its file grows, into
+// a tar file next to it, a few layers ahead; and the layers are applied, in
+// order, each as its tar file grows. A layer whose blob then fails its
+// digest check fails the step, and the caller removes everything written.
 func writeRootfs(ctx context.Context, img v1.Image, dest string, o options) error {
 	cfg, err := img.ConfigFile()
 	if err != nil {
@@ -34,15 +36,24 @@ func writeRootfs(ctx context.Context, img v1.Image, dest string, o options) erro
 	if err != nil {
 		return err
 	}
+	spools, err := newSpools(downloads)
+	if err != nil {
+		return err
+	}
 	fetchCtx, cancel := context.WithCancel(ctx)
+	gate := newProgressGate()
 	go fetchAll(fetchCtx, downloads, o.jobs, o.retry, o.log)
+	go decodeAll(fetchCtx, spools, gate, o.log)
 
-	err = extractAll(ctx, filepath.Join(dest, "rootfs"), downloads, o)
+	err = extractAll(ctx, filepath.Join(dest, "rootfs"), spools, gate, o)
 	cancel()
-	for _, d := range downloads {
-		_ = d.wait() // no download may still write into tmp
+	gate.stop()
+	for _, s := range spools {
+		// No download or decoder may still write into tmp.
+		_ = s.wait()
+		_ = s.d.wait()
 		if err != nil {
-			d.bar.abort()
+			s.d.bar.abort()
 		}
 	}
 	p.wait()
@@ -60,51 +71,45 @@ func writeRootfs(ctx context.Context, img v1.Image, dest string, o options) erro
 	return writeLabels(dest, cfg.Config.Labels)
 }
 
-// extractAll applies the layers in order, each as soon as it is downloaded.
-func extractAll(ctx context.Context, dir string, downloads []*download, o options) error {
+// extractAll applies the layers in order, each as its tar stream is
+// decompressed.
+func extractAll(ctx context.Context, dir string, spools []*spool, gate *progressGate, o options) error {
 	t, err := openTree(dir)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
 	a := newApplier(t, os.Geteuid() == 0, o.log)
-	for i, d := range downloads {
-		o.log.Debugf("extracting layer %d of %d", i+1, len(downloads))
-		if err := extract(a, d); err != nil {
-			// Bad bytes make bad archives: a failed download is the
-			// cause to report (and, if it changed, to start again for).
-			if derr := d.wait(); derr != nil {
-				return derr
+	for i, s := range spools {
+		o.log.Debugf("extracting layer %d of %d", i+1, len(spools))
+		if err := extract(a, s); err != nil {
+			// A broken stream is reported as its cause: a failed
+			// download or decompression.
+			if serr := s.wait(); serr != nil {
+				return serr
 			}
-			return fmt.Errorf("extract %s: %w", d.name, err)
+			return fmt.Errorf("extract %s: %w", s.d.name, err)
 		}
 		// The tar stream may end before the blob does; the layer counts
 		// only once the whole blob arrived and its digest matched.
-		if err := d.wait(); err != nil {
+		if err := s.wait(); err != nil {
 			return err
 		}
 		// The file is not needed any more; removing it now bounds the
 		// disk used to the layers in flight.
-		if err := os.Remove(d.path); err != nil {
-			return fmt.Errorf("remove the downloaded %s: %w", d.name, err)
+		if err := os.Remove(s.path); err != nil {
+			return fmt.Errorf("remove the decompressed %s: %w", s.d.name, err)
 		}
+		gate.advance()
 	}
 	return a.finish()
 }
 
-func extract(a *applier, d *download) error {
-	f, err := d.follow()
+func extract(a *applier, s *spool) error {
+	f, err := s.follow()
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	zr, kind, err := decompress(f)
-	if err != nil {
-		return err
-	}
-	defer zr.Close()
-	a.log.Debugf("%s is %s", d.name, kind)
-	ra := newReadAhead(zr)
-	defer ra.Close()
-	return a.apply(ra)
+	return a.apply(bufio.NewReaderSize(f, 64<<10))
 }

@@ -1,0 +1,155 @@
+package in
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/sirupsen/logrus"
+)
+
+const (
+	// decodeJobs is how many layers are decompressed at once. Inflating
+	// is most of the CPU time of a rootfs, and layers are independent to
+	// decompress (only their application is ordered), so later layers
+	// are inflated while earlier ones are written.
+	decodeJobs = 2
+	// spoolsAhead bounds the tar streams on disk at once: the layer being
+	// applied and those decompressed ahead of it.
+	spoolsAhead = 4
+)
+
+// spool is a layer's uncompressed tar stream, written to a file next to
+// its blob by a decoder and read, as it grows, by the applier. It finishes
+// well only once the whole stream is written and the blob matched its
+// digest, so a layer read from a finished spool is a verified layer.
+type spool struct {
+	*growing
+	d *download
+}
+
+func newSpools(downloads []*download) ([]*spool, error) {
+	spools := make([]*spool, len(downloads))
+	for i, d := range downloads {
+		g, err := newGrowing(d.path + ".tar")
+		if err != nil {
+			return nil, err
+		}
+		spools[i] = &spool{growing: g, d: d}
+	}
+	return spools, nil
+}
+
+// progressGate counts the layers applied; a decoder waits on it so that no
+// more than spoolsAhead spools exist at once.
+type progressGate struct {
+	mu      sync.Mutex
+	changed *sync.Cond
+	applied int
+	stopped bool
+}
+
+func newProgressGate() *progressGate {
+	g := &progressGate{}
+	g.changed = sync.NewCond(&g.mu)
+	return g
+}
+
+func (g *progressGate) advance() {
+	g.mu.Lock()
+	g.applied++
+	g.mu.Unlock()
+	g.changed.Broadcast()
+}
+
+// stop releases every waiter: nothing more will be applied.
+func (g *progressGate) stop() {
+	g.mu.Lock()
+	g.stopped = true
+	g.mu.Unlock()
+	g.changed.Broadcast()
+}
+
+// waitApplied waits until n layers are applied; false means stopped.
+func (g *progressGate) waitApplied(n int) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for g.applied < n && !g.stopped {
+		g.changed.Wait()
+	}
+	return !g.stopped
+}
+
+var errStopped = errors.New("extraction stopped")
+
+// decodeAll decompresses the layers into their spools, decodeJobs at a
+// time, first layers first. Every spool is finished when it returns.
+func decodeAll(ctx context.Context, spools []*spool, gate *progressGate, log logrus.FieldLogger) {
+	sem := make(chan struct{}, decodeJobs)
+	var wg sync.WaitGroup
+	for i, s := range spools {
+		if !gate.waitApplied(i - spoolsAhead + 1) {
+			s.finish(errStopped)
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			s.finish(ctx.Err())
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			s.finish(s.decode(ctx, log))
+		})
+	}
+	wg.Wait()
+}
+
+// decode writes the layer's tar stream into the spool as its blob
+// arrives, then waits for the blob's verdict.
+func (s *spool) decode(ctx context.Context, log logrus.FieldLogger) error {
+	d := s.d
+	err := s.inflate(ctx, log)
+	// Bad bytes make bad streams: a failed download is the cause to
+	// report (and, if it changed, to start again for).
+	if derr := d.wait(); derr != nil {
+		return derr
+	}
+	if err != nil {
+		return fmt.Errorf("decompress %s: %w", d.name, err)
+	}
+	// The stream may end before the blob does; the blob is verified now,
+	// and its file is not needed any more.
+	if err := os.Remove(d.path); err != nil {
+		return fmt.Errorf("remove the downloaded %s: %w", d.name, err)
+	}
+	log.Debugf("decompressed %s", d.name)
+	return nil
+}
+
+func (s *spool) inflate(ctx context.Context, log logrus.FieldLogger) error {
+	in, err := s.d.follow()
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	zr, kind, err := decompress(in)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	log.Debugf("%s is %s", s.d.name, kind)
+	out, err := os.OpenFile(s.path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	// The decompressors write straight from their window (io.WriterTo),
+	// with no copy in between.
+	_, err = io.Copy(&appender{g: s.growing, f: out, stop: ctx.Err}, zr)
+	return err
+}
