@@ -20,6 +20,10 @@ type options struct {
 	client   []resource.Option
 	retry    resource.RetryPolicy
 	jobs     int
+	// For specs: noSkip writes every layer's files in full; spoolsFirst
+	// applies a layer only once the tar streams that may be on disk with
+	// it are complete, so that the skip of replaced files is certain.
+	noSkip, spoolsFirst bool
 }
 
 // Option configures Run.

@@ -37,6 +37,10 @@ type applier struct {
 	// are written: a read-only directory must stay writable until then,
 	// and writing into a directory changes its mtime.
 	dirs map[string]dirAttrs
+	// later says which files later layers replace or delete, whose
+	// content is then not written; skipped counts them.
+	later   *laterLayers
+	skipped int
 }
 
 type dirAttrs struct {
@@ -49,17 +53,28 @@ func newApplier(t *tree, chown bool, log logrus.FieldLogger) *applier {
 		buf: make([]byte, 256<<10), dirs: map[string]dirAttrs{}}
 }
 
+// appliedType reports whether the applier writes entries of type t;
+// it skips the others (devices, and types that are not files).
+func appliedType(t byte) bool {
+	switch t {
+	case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeFifo:
+		return true
+	}
+	return false
+}
+
 // layer is the state of one layer being applied.
 type layer struct {
 	*applier
+	n int // its index in the image
 	// written holds what this layer wrote and their parents: whiteouts
 	// and opaque markers hide lower layers only, never the same layer.
 	written map[string]struct{}
 }
 
-// apply writes one uncompressed layer.
-func (a *applier) apply(r io.Reader) error {
-	l := layer{applier: a, written: map[string]struct{}{}}
+// apply writes layer n, uncompressed.
+func (a *applier) apply(n int, r io.Reader) error {
+	l := layer{applier: a, n: n, written: map[string]struct{}{}}
 	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
@@ -83,12 +98,11 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader) error {
 	if name == "/" {
 		return nil // the root's own attributes are the destination's
 	}
-	switch hdr.Typeflag {
-	case tar.TypeChar, tar.TypeBlock:
+	switch {
+	case hdr.Typeflag == tar.TypeChar || hdr.Typeflag == tar.TypeBlock:
 		l.log.Debugf("skip device %s: devices cannot be created without privileges, and runtimes provide their own", name)
 		return nil
-	case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeFifo:
-	default:
+	case !appliedType(hdr.Typeflag):
 		l.log.Debugf("skip %s: entry type %q is not a file", name, hdr.Typeflag)
 		return nil
 	}
@@ -108,6 +122,11 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader) error {
 	}
 	mode := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 	l.wrote(target)
+	if hdr.Typeflag == tar.TypeReg && l.later.replaced(l.n, name) && l.t.literal(name) {
+		// Created, with its attributes, but empty: see skip.go.
+		r = strings.NewReader("")
+		l.skipped++
+	}
 	// Create first and look only when something is in the way: most
 	// entries are new, and this spares them a stat.
 	err = l.create(at, base, target, hdr, r, mode)

@@ -80,9 +80,16 @@ func extractAll(ctx context.Context, dir string, spools []*spool, gate *progress
 	}
 	defer t.Close()
 	a := newApplier(t, os.Geteuid() == 0, o.log)
+	a.later = &laterLayers{spools: spools, indexes: make([]*layerIndex, len(spools)), off: o.noSkip}
 	for i, s := range spools {
+		if o.spoolsFirst {
+			for _, later := range spools[i:min(i+spoolsAhead, len(spools))] {
+				_ = later.wait()
+			}
+		}
 		o.log.Debugf("extracting layer %d of %d", i+1, len(spools))
-		if err := extract(a, s); err != nil {
+		skipped := a.skipped
+		if err := extract(a, i, s); err != nil {
 			// A broken stream is reported as its cause: a failed
 			// download or decompression.
 			if serr := s.wait(); serr != nil {
@@ -95,6 +102,9 @@ func extractAll(ctx context.Context, dir string, spools []*spool, gate *progress
 		if err := s.wait(); err != nil {
 			return err
 		}
+		if n := a.skipped - skipped; n > 0 {
+			o.log.Debugf("skipped the content of %d files of layer %d that later layers replace or delete", n, i+1)
+		}
 		// The file is not needed any more; removing it now bounds the
 		// disk used to the layers in flight.
 		if err := os.Remove(s.path); err != nil {
@@ -105,11 +115,11 @@ func extractAll(ctx context.Context, dir string, spools []*spool, gate *progress
 	return a.finish()
 }
 
-func extract(a *applier, s *spool) error {
+func extract(a *applier, n int, s *spool) error {
 	f, err := s.follow()
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return a.apply(bufio.NewReaderSize(f, 64<<10))
+	return a.apply(n, bufio.NewReaderSize(f, 64<<10))
 }
