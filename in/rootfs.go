@@ -36,7 +36,7 @@ func writeRootfs(ctx context.Context, img v1.Image, dest string, o options) erro
 	if err != nil {
 		return err
 	}
-	spools, err := newSpools(downloads)
+	spools, err := newSpools(downloads, !o.noSkip)
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func extractAll(ctx context.Context, dir string, spools []*spool, gate *progress
 	}
 	defer t.Close()
 	a := newApplier(t, os.Geteuid() == 0, o.log)
-	a.later = &laterLayers{spools: spools, indexes: make([]*layerIndex, len(spools)), off: o.noSkip}
+	a.later = &laterLayers{spools: spools, off: o.noSkip}
 	for i, s := range spools {
 		if o.spoolsFirst {
 			for _, later := range spools[i:min(i+spoolsAhead, len(spools))] {
@@ -110,6 +110,7 @@ func extractAll(ctx context.Context, dir string, spools []*spool, gate *progress
 		if err := os.Remove(s.path); err != nil {
 			return fmt.Errorf("remove the decompressed %s: %w", s.d.name, err)
 		}
+		s.index = nil
 		gate.advance()
 	}
 	return a.finish()

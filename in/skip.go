@@ -24,15 +24,22 @@ import (
 // layer (not resolved): enough to know whether it replaces or deletes a
 // file of a lower layer.
 type layerIndex struct {
-	entries map[string]struct{} // an entry of any type: replaces what is there
-	nonDirs map[string]struct{} // a non-directory entry: deletes what is below
-	deletes map[string]struct{} // whiteouts: delete what is there and below
-	opaques map[string]struct{} // opaque markers: delete what is below
+	paths map[string]pathOps
 	// linkBases are the final names of hard link targets. link(2) does
 	// not follow a target's final element, so a link that reaches a file
 	// through any symlinks still names it by its own final name.
 	linkBases map[string]struct{}
 }
+
+// pathOps is what a layer does at one path.
+type pathOps uint8
+
+const (
+	entryAt   pathOps = 1 << iota // an entry of any type: replaces what is there
+	nonDirAt                      // a non-directory entry: deletes what is below
+	whiteout                      // deletes what is there and below
+	opaqueDir                     // deletes what is below
+)
 
 // indexLayer reads the headers of a complete tar stream, mirroring the
 // applier's decisions. Whiteouts and opaque markers are counted only
@@ -45,8 +52,7 @@ func indexLayer(p string) (*layerIndex, error) {
 		return nil, err
 	}
 	defer f.Close()
-	x := &layerIndex{entries: map[string]struct{}{}, nonDirs: map[string]struct{}{},
-		deletes: map[string]struct{}{}, opaques: map[string]struct{}{}, linkBases: map[string]struct{}{}}
+	x := &layerIndex{paths: map[string]pathOps{}, linkBases: map[string]struct{}{}}
 	sawEntry := false
 	tr := tar.NewReader(f) // an *os.File: contents are skipped by seeking
 	for {
@@ -66,19 +72,19 @@ func indexLayer(p string) (*layerIndex, error) {
 		switch {
 		case base == opaqueMarker:
 			if !sawEntry {
-				x.opaques[dir] = struct{}{}
+				x.paths[dir] |= opaqueDir
 			}
 			continue
 		case strings.HasPrefix(base, whiteoutPrefix):
 			if !sawEntry {
-				x.deletes[path.Join(dir, strings.TrimPrefix(base, whiteoutPrefix))] = struct{}{}
+				x.paths[path.Join(dir, strings.TrimPrefix(base, whiteoutPrefix))] |= whiteout
 			}
 			continue
 		}
 		sawEntry = true
-		x.entries[name] = struct{}{}
+		x.paths[name] |= entryAt
 		if hdr.Typeflag != tar.TypeDir {
-			x.nonDirs[name] = struct{}{}
+			x.paths[name] |= nonDirAt
 		}
 		if hdr.Typeflag == tar.TypeLink {
 			x.linkBases[path.Base(path.Clean("/"+hdr.Linkname))] = struct{}{}
@@ -89,24 +95,15 @@ func indexLayer(p string) (*layerIndex, error) {
 // removes reports whether the layer replaces or deletes what is at p, a
 // cleaned path.
 func (x *layerIndex) removes(p string) bool {
-	if _, ok := x.entries[p]; ok {
-		return true
-	}
-	if _, ok := x.deletes[p]; ok {
+	if x.paths[p]&(entryAt|whiteout) != 0 {
 		return true
 	}
 	for a := path.Dir(p); ; a = path.Dir(a) {
-		if _, ok := x.opaques[a]; ok {
+		if x.paths[a]&(nonDirAt|whiteout|opaqueDir) != 0 {
 			return true
 		}
 		if a == "/" {
 			return false
-		}
-		if _, ok := x.nonDirs[a]; ok {
-			return true
-		}
-		if _, ok := x.deletes[a]; ok {
-			return true
 		}
 	}
 }
@@ -118,43 +115,34 @@ func (x *layerIndex) links(base string) bool {
 
 // laterLayers answers, for the layer being applied, whether a later layer
 // replaces or deletes a path, from the layers whose tar streams are
-// complete at the time of asking.
+// complete, and indexed, at the time of asking.
 type laterLayers struct {
-	spools  []*spool
-	indexes []*layerIndex // built on first need
-	off     bool
+	spools []*spool
+	off    bool
 }
 
-func (ll *laterLayers) index(i int) (*layerIndex, bool) {
-	if ll.indexes[i] == nil {
-		if !ll.spools[i].done() {
-			return nil, false
-		}
-		x, err := indexLayer(ll.spools[i].path)
-		if err != nil {
-			return nil, false // then the content is written
-		}
-		ll.indexes[i] = x
+func (ll *laterLayers) index(i int) *layerIndex {
+	if !ll.spools[i].done() {
+		return nil
 	}
-	return ll.indexes[i], true
+	return ll.spools[i].index
 }
 
 // replaced reports whether a layer after layer i replaces or deletes p (a
 // cleaned path) with no hard link to it in between: layer i's own stream
-// and every layer up to the replacing one must be complete, so that no
-// link can hide in a part not yet known.
+// and every layer up to the replacing one must be known, so that no link
+// can hide in a part not yet read.
 func (ll *laterLayers) replaced(i int, p string) bool {
 	if ll == nil || ll.off {
 		return false
 	}
 	base := path.Base(p)
-	own, ok := ll.index(i)
-	if !ok || own.links(base) {
+	if own := ll.index(i); own == nil || own.links(base) {
 		return false
 	}
 	for k := i + 1; k < len(ll.spools); k++ {
-		x, ok := ll.index(k)
-		if !ok || x.links(base) {
+		x := ll.index(k)
+		if x == nil || x.links(base) {
 			return false
 		}
 		if x.removes(p) {

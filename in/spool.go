@@ -29,16 +29,21 @@ const (
 type spool struct {
 	*growing
 	d *download
+	// index is what the layer replaces and deletes, read by the decoder
+	// once the stream is complete (nil if it could not be, or is not
+	// wanted); it is set before the spool finishes.
+	index     *layerIndex
+	wantIndex bool
 }
 
-func newSpools(downloads []*download) ([]*spool, error) {
+func newSpools(downloads []*download, index bool) ([]*spool, error) {
 	spools := make([]*spool, len(downloads))
 	for i, d := range downloads {
 		g, err := newGrowing(d.path + ".tar")
 		if err != nil {
 			return nil, err
 		}
-		spools[i] = &spool{growing: g, d: d}
+		spools[i] = &spool{growing: g, d: d, wantIndex: index}
 	}
 	return spools, nil
 }
@@ -128,6 +133,13 @@ func (s *spool) decode(ctx context.Context, log logrus.FieldLogger) error {
 		return fmt.Errorf("remove the downloaded %s: %w", d.name, err)
 	}
 	log.Debugf("decompressed %s", d.name)
+	if s.wantIndex {
+		// Here rather than in the applier, which is the one stage that
+		// cannot run in parallel.
+		if s.index, err = indexLayer(s.path); err != nil {
+			log.Debugf("%v; every file of %s is written", err, d.name)
+		}
+	}
 	return nil
 }
 
