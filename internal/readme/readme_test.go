@@ -2,12 +2,17 @@ package readme_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/refimage/refimage/resource"
 )
 
 // block is one fenced code block of the README.
@@ -156,5 +161,60 @@ func TestCommandsExist(t *testing.T) {
 				t.Errorf("README.md:%d: %q is a command no test runs", b.line, line)
 			}
 		}
+	}
+}
+
+// TestSourcesAndParamsAreRealFields decodes every source and params the
+// README's pipelines give refimage resources with the resource's strict
+// decoding, so a misspelt or invented field in the README fails.
+func TestSourcesAndParamsAreRealFields(t *testing.T) {
+	_, all := readme(t)
+	var pipeline struct {
+		ResourceTypes []struct {
+			Name     string         `json:"name"`
+			Defaults map[string]any `json:"defaults"`
+		} `json:"resource_types"`
+		Resources []struct {
+			Name   string         `json:"name"`
+			Type   string         `json:"type"`
+			Source map[string]any `json:"source"`
+		} `json:"resources"`
+	}
+	checked := 0
+	for _, b := range all {
+		if b.lang != "yaml" {
+			continue
+		}
+		pipeline.ResourceTypes, pipeline.Resources = nil, nil
+		if err := yaml.Unmarshal([]byte(b.text), &pipeline); err != nil {
+			t.Errorf("README.md:%d: %v", b.line, err)
+			continue
+		}
+		for _, rt := range pipeline.ResourceTypes {
+			strictly(t, b.line, "defaults of "+rt.Name, rt.Defaults, &resource.Source{})
+		}
+		for _, r := range pipeline.Resources {
+			if r.Type == "git" || r.Type == "time" {
+				continue
+			}
+			strictly(t, b.line, "source of "+r.Name, r.Source, &resource.Source{})
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no source was checked")
+	}
+}
+
+func strictly(t *testing.T, line int, what string, value map[string]any, into any) {
+	t.Helper()
+	body, err := json.Marshal(value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		t.Errorf("README.md:%d: %s: %v", line, what, err)
 	}
 }
