@@ -154,8 +154,8 @@ var _ = Describe("Decide", func() {
 			"params.skip_download is true, but git is a base type that produces no image"),
 		Entry("skip_download not a bool", "registry-image", nil, map[string]any{"skip_download": "yes"}, src(),
 			"read params.skip_download"),
-		Entry("a leftover var in the source", "registry-image", nil, nil, src("password", "((registry-password))"),
-			"read source.password: ((registry-password)) is unevaluated ((var))"),
+		Entry("a leftover var in the source", "registry-image", nil, nil, src("username", "((registry-user))"),
+			"read source.username: ((registry-user)) is unevaluated ((var))"),
 		Entry("a leftover var in the repository", "registry-image", nil, nil, map[string]any{"repository": "((registry))/app"},
 			"read source.repository: ((registry)) is unevaluated"),
 		Entry("an unknown source field", "registry-image", nil, nil, src("tagg", "1"),
@@ -167,6 +167,26 @@ var _ = Describe("Decide", func() {
 		Entry("an unknown param", "registry-image", nil, map[string]any{"formatt": "oci"}, src(),
 			"decode params: invalid request: unknown field \"formatt\""),
 	)
+
+	It("never reads a credential for ((var)), so no part of a secret can reach an error", func() {
+		for _, field := range []string{"password", "aws_secret_access_key", "aws_session_token"} {
+			source := src(field, "p4ss((word))x")
+			if field != "password" {
+				source = src("aws_region", "eu-west-1", "aws_access_key_id", "AKIAEXAMPLE", field, "p4ss((word))x")
+				if field == "aws_session_token" {
+					source["aws_secret_access_key"] = "secret"
+				}
+			}
+			d, err := hook.New().Decide(context.Background(), hook.GetStep{Resource: hook.Resource{Type: "registry-image", Source: source}})
+			if field == "password" {
+				Expect(err).NotTo(HaveOccurred())
+				Expect(d.Skip).To(BeTrue())
+			}
+			if err != nil {
+				Expect(err.Error()).NotTo(ContainSubstring("((word))"), field)
+			}
+		}
+	})
 
 	It("marks unevaluated sources with ErrUnevaluated", func() {
 		_, err := hook.New().Decide(context.Background(), hook.GetStep{

@@ -76,9 +76,20 @@ func mergeSource(defaults, source map[string]any) map[string]any {
 
 var varPattern = regexp.MustCompile(`\(\(([^()]+)\)\)`)
 
+// credentialFields are never scanned for ((var)): an evaluated secret may
+// contain "((" legitimately, and an error must not echo any part of it. A
+// placeholder left there fails at the registry, never in a reference.
+var credentialFields = map[string]bool{
+	"source.password": true, "source.registry_mirror.password": true,
+	"source.aws_secret_access_key": true, "source.aws_session_token": true,
+}
+
 // findVar returns the path of the first string that still holds a ((var)),
 // in a stable order.
 func findVar(path string, v any) (string, string) {
+	if credentialFields[path] {
+		return "", ""
+	}
 	switch v := v.(type) {
 	case string:
 		if m := varPattern.FindString(v); m != "" {

@@ -30,7 +30,9 @@ func retrying(ctx context.Context, p resource.RetryPolicy, log logrus.FieldLogge
 		}
 		log.Warnf("%s: %v; retrying in %s (attempt %d of %d)", what, err, wait, n+1, p.Attempts)
 		reset()
-		p.Sleep(wait)
+		if err := p.Wait(ctx, wait); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
 		wait = min(wait*2, p.MaxWait)
 	}
 }

@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"context"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -18,12 +19,13 @@ type RetryPolicy struct {
 	Attempts int           // total tries, the first included
 	Initial  time.Duration // wait after the first failure
 	MaxWait  time.Duration // longest single wait, Retry-After included
-	// Sleep waits; tests inject one that does not.
+	// Sleep, when set, replaces the real wait (which ends early when the
+	// request is cancelled); tests inject one that does not wait.
 	Sleep func(time.Duration)
 }
 
 // DefaultRetryPolicy tries four times over about seven seconds.
-var DefaultRetryPolicy = RetryPolicy{Attempts: 4, Initial: time.Second, MaxWait: 30 * time.Second, Sleep: time.Sleep}
+var DefaultRetryPolicy = RetryPolicy{Attempts: 4, Initial: time.Second, MaxWait: 30 * time.Second}
 
 type retryTransport struct {
 	inner  http.RoundTripper
@@ -74,9 +76,30 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			drain(resp)
 		}
 		delay = min(delay, t.policy.MaxWait)
-		t.warn("%s %s: %s; retrying in %s (attempt %d of %d)", req.Method, req.URL.Redacted(), what, delay.Round(time.Millisecond), attempt+1, t.policy.Attempts)
-		t.policy.Sleep(delay + jitter(delay))
+		// Host and path only: a redirected blob URL carries its signature
+		// and token in the query.
+		t.warn("%s %s%s: %s; retrying in %s (attempt %d of %d)", req.Method, req.URL.Host, req.URL.Path, what, delay.Round(time.Millisecond), attempt+1, t.policy.Attempts)
+		if err := t.policy.Wait(req.Context(), delay+jitter(delay)); err != nil {
+			return nil, err
+		}
 		wait *= 2
+	}
+}
+
+// Wait waits d, or until ctx ends, whose error it then returns. A policy
+// with Sleep set calls it instead, so tests need not wait.
+func (p RetryPolicy) Wait(ctx context.Context, d time.Duration) error {
+	if p.Sleep != nil {
+		p.Sleep(d)
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

@@ -1,0 +1,67 @@
+package resource_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/refimage/refimage/resource"
+)
+
+var _ = Describe("retry warnings", func() {
+	It("never print the query of a redirected blob URL, where storage signatures live", func() {
+		config := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{}}`)
+		configDigest := fmt.Sprintf("sha256:%x", sha256.Sum256(config))
+		manifest := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":%q,"size":%d},"layers":[]}`, configDigest, len(config)))
+		var storageCalls atomic.Int32
+		server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case r.URL.Path == "/v2/":
+			case strings.Contains(r.URL.Path, "/manifests/"):
+				w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+				w.Header().Set("Docker-Content-Digest", fmt.Sprintf("sha256:%x", sha256.Sum256(manifest)))
+				_, _ = w.Write(manifest)
+			case strings.Contains(r.URL.Path, "/blobs/"):
+				http.Redirect(w, r, "/storage/blob?X-Amz-Signature=SECRETSIG&X-Amz-Security-Token=SECRETTOKEN", http.StatusTemporaryRedirect)
+			case r.URL.Path == "/storage/blob":
+				if storageCalls.Add(1) == 1 {
+					w.WriteHeader(http.StatusServiceUnavailable)
+					return
+				}
+				_, _ = w.Write(config)
+			default:
+				http.NotFound(w, r)
+			}
+		}))
+		defer server.Close()
+
+		var warnings []string
+		policy := resource.RetryPolicy{Attempts: 3, Initial: time.Millisecond, MaxWait: time.Second, Sleep: func(time.Duration) {}}
+		src := resource.Source{Repository: strings.TrimPrefix(server.URL, "http://") + "/app", Insecure: true}
+		client, err := resource.NewClient(context.Background(), src, resource.WithRetryPolicy(policy),
+			resource.WithWarnings(func(format string, args ...any) { warnings = append(warnings, fmt.Sprintf(format, args...)) }))
+		Expect(err).NotTo(HaveOccurred())
+		img, err := client.Image(client.Repository.Tag("1"))
+		Expect(err).NotTo(HaveOccurred())
+		_, err = img.RawConfigFile()
+		Expect(err).NotTo(HaveOccurred())
+
+		Expect(warnings).To(ConsistOf(ContainSubstring("/storage/blob: 503")))
+		Expect(strings.Join(warnings, "\n")).NotTo(Or(ContainSubstring("SECRETSIG"), ContainSubstring("SECRETTOKEN")))
+	})
+
+	It("stop waiting when the request is cancelled", func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		policy := resource.RetryPolicy{Attempts: 3, Initial: time.Hour, MaxWait: time.Hour}
+		Expect(policy.Wait(ctx, time.Hour)).To(MatchError(context.Canceled))
+	})
+})
