@@ -26,6 +26,12 @@ type ResourceType struct {
 	Defaults map[string]any `json:"defaults,omitempty"`
 	Params   map[string]any `json:"params,omitempty"`
 	Produces string         `json:"produces,omitempty"`
+	// Privileged, CheckEvery and Tags are Concourse's own fields of a
+	// resource_types entry: accepted so that a runtime can pass its
+	// declarations as they are, and not used.
+	Privileged bool     `json:"privileged,omitempty"`
+	CheckEvery string   `json:"check_every,omitempty"`
+	Tags       []string `json:"tags,omitempty"`
 	// Version is the type's image version the runtime checked, if any.
 	// Without one the hook checks the type's source in process when it
 	// needs the image (to read its labels).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -37,6 +38,11 @@ type Resolution struct {
 	// AuthExpires is when Auth stops working, for a short-lived cloud
 	// token; a pod must start before then.
 	AuthExpires *time.Time `json:"auth_expires,omitempty"`
+	// AuthIdentity says whom Auth belongs to, never a secret: the username,
+	// or for a cloud token the identity it was issued to (key id, roles,
+	// account, client), since every ECR token has the username AWS. Pull
+	// secrets are named after it.
+	AuthIdentity string `json:"-"`
 	// Warnings are what a pod spec cannot express, and non-fatal events.
 	Warnings []string `json:"warnings,omitempty"`
 }
@@ -101,6 +107,7 @@ func (h *Hook) Resolve(ctx context.Context, d Decision, v resource.Version) (*Re
 		}
 		if creds.Username != "" || creds.Password != "" {
 			res.Auth = &creds
+			res.AuthIdentity = creds.Username
 		}
 	}
 	res.Warnings = append(res.Warnings, nodeWarnings(d.Source, res.Registry)...)
@@ -126,6 +133,8 @@ func (h *Hook) cloudAuth(res *Resolution, src resource.Source, ep *resource.Endp
 		return fmt.Errorf("read the %s token for %s: %w", kind, res.Registry, err)
 	}
 	res.Auth = &resource.Credentials{Username: cfg.Username, Password: cfg.Password}
+	c := src.CloudCredentials
+	res.AuthIdentity = strings.Join(append([]string{kind, c.AWSAccessKeyID, c.AWSAccountID, c.AWSRegion, c.AzureClientID, c.AzureTenantID}, c.RoleARNs()...), "|")
 	if !ep.Expires.IsZero() {
 		t := ep.Expires.UTC()
 		res.AuthExpires = &t

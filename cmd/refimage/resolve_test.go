@@ -49,7 +49,7 @@ var _ = Describe("refimage resolve", func() {
 		digest := push(host + "/team/app:1.2").String()
 		s := resolve(`{
 			"type": "refimage",
-			"resource_types": [{"name": "refimage", "type": "registry-image", "source": {"repository": "registry.example.test/refimage"}, "produces": "registry-image"}],
+			"resource_types": [{"name": "refimage", "type": "registry-image", "source": {"repository": "registry.example.test/refimage"}, "produces": "registry-image", "privileged": false, "check_every": "10m", "tags": ["k8s"]}],
 			"source": {"repository": "` + host + `/team/app", "username": "robot", "password": "hunter2-secret"},
 			"params": {"fetch_artifact": false},
 			"version": {"tag": "1.2", "digest": "` + digest + `"},
@@ -116,14 +116,14 @@ var _ = Describe("refimage resolve", func() {
 		},
 		Entry("not JSON", `{"type":`, "truncated JSON"),
 		Entry("an unknown field", `{"type": "registry-image", "sauce": {}}`, `unknown field "sauce"`),
-		Entry("a leftover var", `{"type": "registry-image", "source": {"repository": "r.example.test/a", "password": "((pw))"}, "version": {"tag": "1"}}`,
-			"read source.password: [redacted] is unevaluated ((var))"),
+		Entry("a leftover var", `{"type": "registry-image", "source": {"repository": "r.example.test/a", "username": "((user))", "password": "hunter2-secret"}, "version": {"tag": "1"}}`,
+			"read source.username: ((user)) is unevaluated ((var))"),
 		Entry("fetch_artifact as a string", `{"type": "registry-image", "source": {"repository": "r.example.test/a"}, "params": {"fetch_artifact": "false"}, "version": {"tag": "1"}}`,
 			"fetch_artifact must be true or false"),
 		Entry("no version", `{"type": "registry-image", "source": {"repository": "127.0.0.1:1/a", "password": "hunter2-secret"}, "version": {}}`,
 			"the version has neither digest nor tag"),
-		Entry("a type's password, redacted", `{"type": "mine", "type_image": true, "resource_types": [{"name": "mine", "type": "registry-image", "source": {"repository": "r.example.test/t", "username": "u", "password": "((type-pw))"}}], "version": {"tag": "1"}}`,
-			"read source.password: [redacted] is unevaluated ((var))"),
+		Entry("a type's leftover var, its password redacted", `{"type": "mine", "type_image": true, "resource_types": [{"name": "mine", "type": "registry-image", "source": {"repository": "((type-repo))", "username": "u", "password": "hunter2-secret"}}], "version": {"tag": "1"}}`,
+			"read source.repository: ((type-repo)) is unevaluated ((var))"),
 		Entry("a registry that is down", `{"type": "registry-image", "source": {"repository": "127.0.0.1:1/a", "username": "u", "password": "hunter2-secret"}, "version": {"tag": "1", "digest": "sha256:`+strings.Repeat("0", 64)+`"}}`,
 			"127.0.0.1:1"),
 	)

@@ -70,9 +70,11 @@ func TaskImage(r *hook.Resolution) (string, corev1.PullPolicy) {
 // PullSecret returns a kubernetes.io/dockerconfigjson Secret holding the
 // credentials for the registry the reference is pulled from (the mirror's
 // when the mirror served it), or nil for an anonymous pull. Its name is
-// derived from the registry and username only, so that it is stable
-// across builds and a password rotation updates it in place; the
-// password never appears in a name or label.
+// derived from the registry and the credentials' identity only (the
+// username, or a cloud token's key id, roles and account), so that it is
+// stable across builds, a password rotation updates it in place, and two
+// identities on one registry never share it; no secret appears in a name
+// or label.
 func PullSecret(r *hook.Resolution, opts ...Option) (*corev1.Secret, error) {
 	if r.Auth == nil {
 		return nil, nil
@@ -83,7 +85,7 @@ func PullSecret(r *hook.Resolution, opts ...Option) (*corev1.Secret, error) {
 	}
 	return &corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: meta("refimage-pull-"+shortHash(r.Registry, r.Auth.Username), "pull-secret", opts),
+		ObjectMeta: meta("refimage-pull-"+shortHash(r.Registry, r.AuthIdentity), "pull-secret", opts),
 		Type:       corev1.SecretTypeDockerConfigJson,
 		Data:       map[string][]byte{corev1.DockerConfigJsonKey: config},
 	}, nil

@@ -18,10 +18,15 @@ var digest = "sha256:" + strings.Repeat("cd", 32)
 
 func resolution(registry string, auth *resource.Credentials) *hook.Resolution {
 	ref := registry + "/team/app@" + digest
+	identity := ""
+	if auth != nil {
+		identity = auth.Username
+	}
 	return &hook.Resolution{
-		Version:   resource.Version{Tag: "1.2", Digest: digest},
-		Files:     []resource.File{{Name: "repository", Data: []byte(registry + "/team/app")}, {Name: "tag", Data: []byte("1.2")}, {Name: "digest", Data: []byte(digest)}},
-		Reference: ref, ImageURL: "docker:///" + ref, Registry: registry, Auth: auth,
+		AuthIdentity: identity,
+		Version:      resource.Version{Tag: "1.2", Digest: digest},
+		Files:        []resource.File{{Name: "repository", Data: []byte(registry + "/team/app")}, {Name: "tag", Data: []byte("1.2")}, {Name: "digest", Data: []byte(digest)}},
+		Reference:    ref, ImageURL: "docker:///" + ref, Registry: registry, Auth: auth,
 	}
 }
 
@@ -78,6 +83,17 @@ var _ = Describe("PullSecret", func() {
 		Expect(name("a.test", "u", "p1")).To(Equal(name("a.test", "u", "p2")))
 		Expect(name("a.test", "u", "p")).NotTo(Equal(name("b.test", "u", "p")))
 		Expect(name("a.test", "u", "p")).NotTo(Equal(name("a.test", "v", "p")))
+	})
+
+	It("gives two cloud identities on one registry two secrets, though every ECR token's user is AWS", func() {
+		ecr := "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+		a, b := resolution(ecr, &resource.Credentials{Username: "AWS", Password: "t1"}), resolution(ecr, &resource.Credentials{Username: "AWS", Password: "t2"})
+		a.AuthIdentity, b.AuthIdentity = "Amazon ECR|AKIA1|||", "Amazon ECR|AKIA2|||"
+		sa, err := kube.PullSecret(a)
+		Expect(err).NotTo(HaveOccurred())
+		sb, err := kube.PullSecret(b)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(sa.Name).NotTo(Equal(sb.Name))
 	})
 })
 
