@@ -33,7 +33,10 @@ func decompress(r io.Reader) (io.ReadCloser, string, error) {
 		}
 		return zr, "gzip", nil
 	case bytes.HasPrefix(magic, zstdMagic):
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+			// A frame may declare a huge window and fill it cheaply: bound
+			// it (every zstd level up to 19 fits in 8 MiB; --long in 128).
+			zstd.WithDecoderMaxWindow(maxZstdWindow), zstd.WithDecoderMaxMemory(1<<30))
 		if err != nil {
 			return nil, "", fmt.Errorf("open zstd stream: %w", err)
 		}
@@ -41,3 +44,8 @@ func decompress(r io.Reader) (io.ReadCloser, string, error) {
 	}
 	return io.NopCloser(br), "uncompressed", nil
 }
+
+// maxZstdWindow bounds a zstd layer's window, so a decoder's memory stays
+// small whatever a frame declares; --long layers (up to 128 MiB) fail with
+// a clear error.
+const maxZstdWindow = 32 << 20

@@ -98,6 +98,11 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader) error {
 	if name == "/" {
 		return nil // the root's own attributes are the destination's
 	}
+	if isSparse(hdr) {
+		// The reader would expand a sparse file's holes into real zeros: a
+		// few bytes of layer could fill the disk.
+		return fmt.Errorf("sparse files are not supported: rebuild the image without them")
+	}
 	switch {
 	case hdr.Typeflag == tar.TypeChar || hdr.Typeflag == tar.TypeBlock:
 		l.log.Debugf("skip device %s: devices cannot be created without privileges, and runtimes provide their own", name)
@@ -207,6 +212,12 @@ func (l *layer) whiteout(name string) error {
 	}
 	p := join(dir, victim)
 	if _, same := l.written[p]; same {
+		// The layer's own entry survives its whiteout; below a directory
+		// it wrote into, what lower layers put there does not.
+		if fi, err := l.t.root.Lstat(p); err == nil && fi.IsDir() {
+			l.log.Debugf("whiteout %s: hide what lower layers put there", path.Join(path.Dir(name), victim))
+			return l.clearLower(p)
+		}
 		return nil
 	}
 	l.log.Debugf("whiteout %s", path.Join(path.Dir(name), victim))
@@ -364,4 +375,17 @@ func (a *applier) finish() error {
 		}
 	}
 	return nil
+}
+
+// isSparse reports a GNU sparse file, old format or PAX.
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }

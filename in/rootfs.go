@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -89,7 +90,7 @@ func extractAll(ctx context.Context, dir string, spools []*spool, gate *progress
 		}
 		o.log.Debugf("extracting layer %d of %d", i+1, len(spools))
 		skipped := a.skipped
-		if err := extract(a, i, s); err != nil {
+		if err := extract(ctx, a, i, s); err != nil {
 			// A broken stream is reported as its cause: a failed
 			// download or decompression.
 			if serr := s.wait(); serr != nil {
@@ -116,11 +117,25 @@ func extractAll(ctx context.Context, dir string, spools []*spool, gate *progress
 	return a.finish()
 }
 
-func extract(a *applier, n int, s *spool) error {
+func extract(ctx context.Context, a *applier, n int, s *spool) error {
 	f, err := s.follow()
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return a.apply(n, bufio.NewReaderSize(f, 64<<10))
+	return a.apply(n, ctxReader{ctx, bufio.NewReaderSize(f, 64<<10)})
+}
+
+// ctxReader stops a layer's application when the step is cancelled, even
+// one whose stream has already arrived whole.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

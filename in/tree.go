@@ -101,13 +101,27 @@ var errClimb = errors.New(`it contains "..", which could reach outside the image
 // cleanName checks a path from a layer and cleans it to one rooted at "/";
 // a leading "/" is read as the tree's root, as a runtime reads it.
 func cleanName(name string) (string, error) {
-	for _, el := range strings.Split(name, "/") {
+	// Resolution costs grow with depth squared: a crafted layer of deep
+	// names could burn hours. No runtime can use such paths anyway.
+	if len(name) > maxNameLength {
+		return "", fmt.Errorf("the name is %d bytes long, more than the %d any path can have", len(name), maxNameLength)
+	}
+	elements := strings.Split(name, "/")
+	if len(elements) > maxNameDepth {
+		return "", fmt.Errorf("the name is %d directories deep, more than the %d refimage accepts", len(elements), maxNameDepth)
+	}
+	for _, el := range elements {
 		if el == ".." {
 			return "", errClimb
 		}
 	}
 	return path.Clean("/" + name), nil
 }
+
+const (
+	maxNameLength = 4096 // Linux's PATH_MAX
+	maxNameDepth  = 256
+)
 
 // parent resolves the directory that will hold name (a cleaned path from
 // cleanName), creating it if it is missing, and returns it as a name for the
