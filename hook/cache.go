@@ -138,7 +138,12 @@ func (r *cachedRegistry) Image(ref name.Reference) (v1.Image, error) {
 	_, pinned := ref.(name.Digest)
 	// An index resolves to one image per platform.
 	p := r.src.PlatformOr(nil)
-	key := ref.Name() + "\x00" + r.who + "\x00" + p.OS + "/" + p.Architecture
+	// The config is fetched lazily, with the context of the call that
+	// fetched the image: an image cached for others must hold it already
+	// when they will read it (label_regex), or a cancelled first caller
+	// would fail every later one.
+	withConfig := r.src.LabelRegex != ""
+	key := fmt.Sprintf("%s\x00%s\x00%s/%s\x00%t", ref.Name(), r.who, p.OS, p.Architecture, withConfig)
 	if pinned {
 		if img, ok := r.h.images.get(key); ok {
 			return img, nil
@@ -149,8 +154,14 @@ func (r *cachedRegistry) Image(ref name.Reference) (v1.Image, error) {
 		return nil, err
 	}
 	img, err := c.Image(ref)
-	if err == nil && pinned {
-		r.h.images.put(key, img)
+	if err != nil || !pinned {
+		return img, err
 	}
-	return img, err
+	if withConfig {
+		if _, err := img.RawConfigFile(); err != nil {
+			return img, nil // not cached: the caller meets the error itself
+		}
+	}
+	r.h.images.put(key, img)
+	return img, nil
 }

@@ -257,6 +257,11 @@ var _ = Describe("StripControlParams", func() {
 		Expect(hook.StripControlParams(map[string]any{"depth": 1.0})).To(Equal(map[string]any{"depth": 1.0}))
 		Expect(hook.StripControlParams(nil)).To(BeNil())
 	})
+	It("strips a source too, for registry-image's own check and in", func() {
+		source := map[string]any{"repository": "r", "fetch_artifact": true}
+		Expect(hook.StripControlSource(source)).To(Equal(map[string]any{"repository": "r"}))
+		Expect(source).To(HaveKey("fetch_artifact"))
+	})
 })
 
 func withDefaults(t hook.ResourceType, defaults map[string]any) hook.ResourceType {

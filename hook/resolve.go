@@ -111,6 +111,10 @@ func (h *Hook) Resolve(ctx context.Context, d Decision, v resource.Version) (*Re
 		}
 	}
 	res.Warnings = append(res.Warnings, nodeWarnings(d.Source, res.Registry)...)
+	if p := d.Params.Platform; p != nil || d.Source.Platform != nil {
+		chosen := d.Source.PlatformOr(p)
+		res.Warnings = append(res.Warnings, fmt.Sprintf("a platform (%s/%s) is set: the task image is pinned to the version's digest, and when that is a multi-arch index kubelet runs the node's own platform; run the task on %s/%s nodes", chosen.OS, chosen.Architecture, chosen.OS, chosen.Architecture))
+	}
 	return res, nil
 }
 

@@ -112,6 +112,27 @@ var _ = Describe("Resolve", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.Warnings).To(ConsistOf(ContainSubstring("source.insecure is true: kubelet can pull from " + reg.Host + " only if every node")))
 	})
+
+	It("warns that kubelet, not source.platform, picks an index's image", func() {
+		digest := reg.push("team/app", "1", nil)
+		res, err := h.Resolve(ctx, decide(map[string]any{"repository": reg.Host + "/team/app", "insecure": true,
+			"platform": map[string]any{"architecture": "arm64"}}), resource.Version{Tag: "1", Digest: digest.String()})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Warnings).To(ContainElement(ContainSubstring("run the task on linux/arm64 nodes")))
+	})
+
+	It("serves a cached image to a later caller even when the first one's context was cancelled", func() {
+		digest := reg.push("team/app", "1", map[string]string{"org.example": "v"})
+		annotations := map[string]any{"repository": reg.Host + "/team/app", "insecure": true, "annotation_regex": "^org"}
+		labels := map[string]any{"repository": reg.Host + "/team/app", "insecure": true, "label_regex": "^org"}
+		first, cancel := context.WithCancel(ctx)
+		_, err := h.Resolve(first, decide(annotations), resource.Version{Tag: "1", Digest: digest.String()})
+		Expect(err).NotTo(HaveOccurred())
+		cancel()
+		res, err := h.Resolve(ctx, decide(labels), resource.Version{Tag: "1", Digest: digest.String()})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Metadata).To(ContainElement(resource.MetadataField{Name: "org.example", Value: "v"}))
+	})
 })
 
 var _ = Describe("PinnedReference", func() {

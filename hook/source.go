@@ -51,14 +51,22 @@ func describe(v any) string {
 	return fmt.Sprintf("%s (a JSON %T)", b, v)
 }
 
-// StripControlParams returns params without refimage's own control params,
-// for a runtime that hands them to a different resource's in (registry-image
-// rejects params it does not know). params is not modified.
-func StripControlParams(params map[string]any) map[string]any {
-	if _, ok := params[ControlParamFetchArtifact]; !ok {
-		return params
+// StripControlParams removes refimage's own control params (fetch_artifact)
+// from a get step's params before a runtime hands them to another
+// resource's in (registry-image rejects unknown params). params is not
+// changed.
+func StripControlParams(params map[string]any) map[string]any { return stripControl(params) }
+
+// StripControlSource does the same for a source (a resource's, or a type's
+// defaults merged in), which a pod running registry-image's own check or in
+// would reject for its fetch_artifact.
+func StripControlSource(source map[string]any) map[string]any { return stripControl(source) }
+
+func stripControl(m map[string]any) map[string]any {
+	if _, ok := m[ControlParamFetchArtifact]; !ok {
+		return m
 	}
-	out := maps.Clone(params)
+	out := maps.Clone(m)
 	delete(out, ControlParamFetchArtifact)
 	return out
 }
