@@ -45,24 +45,43 @@ func RegistryLabeler(open resource.OpenFunc) Labeler {
 }
 
 // CachedLabeler asks l once per image digest; failures are not cached.
+// Lookups of different digests run side by side; a caller waiting for
+// another's lookup of the same digest stops when its own context ends, and
+// looks up itself when that lookup failed.
 func CachedLabeler(l Labeler, size int) Labeler {
 	c := newCache[map[string]string](size)
-	var mu sync.Mutex // one lookup per digest at a time
+	var mu sync.Mutex
+	inflight := map[string]chan struct{}{}
 	return LabelerFunc(func(ctx context.Context, src resource.Source, image name.Digest) (map[string]string, error) {
 		key := image.Name()
-		if got, ok := c.get(key); ok {
-			return got, nil
+		for {
+			if got, ok := c.get(key); ok {
+				return got, nil
+			}
+			mu.Lock()
+			done, busy := inflight[key]
+			if !busy {
+				done = make(chan struct{})
+				inflight[key] = done
+			}
+			mu.Unlock()
+			if busy {
+				select {
+				case <-done:
+					continue
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			}
+			labels, err := l.Labels(ctx, src, image)
+			if err == nil {
+				c.put(key, labels)
+			}
+			mu.Lock()
+			delete(inflight, key)
+			mu.Unlock()
+			close(done)
+			return labels, err
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if got, ok := c.get(key); ok {
-			return got, nil
-		}
-		labels, err := l.Labels(ctx, src, image)
-		if err != nil {
-			return nil, err
-		}
-		c.put(key, labels)
-		return labels, nil
 	})
 }

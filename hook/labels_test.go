@@ -1,0 +1,50 @@
+package hook_test
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/refimage/refimage/hook"
+	"github.com/refimage/refimage/resource"
+)
+
+var _ = Describe("CachedLabeler", func() {
+	digest := func(hex string) name.Digest {
+		d, err := name.NewDigest("registry.example.test/types/t@sha256:" + strings.Repeat(hex, 64))
+		Expect(err).NotTo(HaveOccurred())
+		return d
+	}
+
+	It("lets other digests through while one lookup hangs, and lets its waiters give up", func() {
+		hung, release := digest("a"), make(chan struct{})
+		started := make(chan struct{})
+		inner := hook.LabelerFunc(func(ctx context.Context, _ resource.Source, image name.Digest) (map[string]string, error) {
+			if image == hung {
+				close(started)
+				<-release
+			}
+			return map[string]string{"image": image.DigestStr()}, nil
+		})
+		labeler := hook.CachedLabeler(inner, 16)
+		go func() { _, _ = labeler.Labels(context.Background(), resource.Source{}, hung) }()
+		<-started
+
+		other, err := labeler.Labels(context.Background(), resource.Source{}, digest("b"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(other).To(HaveKeyWithValue("image", digest("b").DigestStr()))
+
+		cancelled, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err = labeler.Labels(cancelled, resource.Source{}, hung)
+		Expect(err).To(MatchError(context.Canceled))
+
+		close(release)
+		Eventually(func() (map[string]string, error) {
+			return labeler.Labels(context.Background(), resource.Source{}, hung)
+		}).Should(HaveKeyWithValue("image", hung.DigestStr()))
+	})
+})
