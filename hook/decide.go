@@ -92,6 +92,10 @@ func (h *Hook) Classify(ctx context.Context, step GetStep) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
+	// A malformed default is an error even where the source decides.
+	if _, err := boolParam(defaults, ControlParamFetchArtifact, "defaults"); err != nil {
+		return Decision{}, err
+	}
 	srcFetch, _ := boolParam(source, ControlParamFetchArtifact, "source")
 	if srcFetch == nil {
 		srcFetch, _ = boolParam(defaults, ControlParamFetchArtifact, "defaults")
