@@ -25,7 +25,8 @@ func TestCheck(t *testing.T) {
 var (
 	checkBin string
 	// Real registries, shared by the suite; each spec uses its own repository.
-	distPlain, distTLS *registrytest.Registry
+	shared   *registrytest.Shared
+	flavours = registrytest.Flavours(&shared, func(stop func()) { DeferCleanup(stop) })
 )
 
 var _ = SynchronizedBeforeSuite(func() []byte {
@@ -37,34 +38,15 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 }, func(bin []byte) {
 	checkBin = string(bin)
 	var err error
-	distPlain, err = registrytest.StartDistribution()
-	Expect(err).NotTo(HaveOccurred())
-	distTLS, err = registrytest.StartDistribution(registrytest.WithTLS(), registrytest.WithBasicAuth("ci", "s3cr3t-pa55"))
+	shared, err = registrytest.StartShared("ci", "s3cr3t-pa55")
 	Expect(err).NotTo(HaveOccurred())
 })
 
 var _ = SynchronizedAfterSuite(func() {
-	distPlain.Close()
-	distTLS.Close()
+	shared.Close()
 }, func() {
 	gexec.CleanupBuildArtifacts()
 })
-
-// flavour is a registry a spec can run against.
-type flavour struct {
-	name  string
-	start func() *registrytest.Registry
-}
-
-var flavours = []flavour{
-	{"in-process", func() *registrytest.Registry {
-		r := registrytest.NewInProcess()
-		DeferCleanup(r.Close)
-		return r
-	}},
-	{"distribution", func() *registrytest.Registry { return distPlain }},
-	{"distribution with TLS and basic auth", func() *registrytest.Registry { return distTLS }},
-}
 
 var repoSeq atomic.Int64
 

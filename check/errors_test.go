@@ -44,13 +44,13 @@ var _ = Describe("check's failures", func() {
 	})
 
 	It("names an unknown repository", func() {
-		r := runCheck(map[string]any{"source": distPlain.Source(distPlain.Repo("check/never-pushed"))})
+		r := runCheck(map[string]any{"source": shared.Plain.Source(shared.Plain.Repo("check/never-pushed"))})
 		expectOneLineFailure(r, "check that "+"127.0.0.1")
 		Expect(r.stderr).To(ContainSubstring("never-pushed"))
 	})
 
 	It("refuses wrong credentials without printing any", func() {
-		src := distTLS.Source(freshRepo(distTLS))
+		src := shared.TLS.Source(freshRepo(shared.TLS))
 		src["password"] = "not-the-password-123"
 		src["debug"] = true
 		r := runCheck(map[string]any{"source": src})
@@ -59,7 +59,7 @@ var _ = Describe("check's failures", func() {
 	})
 
 	It("explains a 403 from a registry that knows the user but denies the repository", func() {
-		reg := flavours[0].start()
+		reg := flavours[0].Start()
 		pushTags(reg, reg.Repo("check/private"), imagetest.TagSet{"1.0.0": "a"})
 		proxy := registrytest.NewProxy(reg)
 		DeferCleanup(proxy.Close)
@@ -69,16 +69,16 @@ var _ = Describe("check's failures", func() {
 	})
 
 	It("refuses to trust a registry whose CA is not given", func() {
-		src := distTLS.Source(freshRepo(distTLS))
+		src := shared.TLS.Source(freshRepo(shared.TLS))
 		delete(src, "ca_certs")
 		r := runCheck(map[string]any{"source": src})
 		expectOneLineFailure(r, "ca_certs")
-		Expect(r.stderr).NotTo(ContainSubstring(distTLS.Password))
+		Expect(r.stderr).NotTo(ContainSubstring(shared.TLS.Password))
 	})
 
 	DescribeTable("registry faults are retried a bounded number of times, then explained",
 		func(status int, header http.Header, want string) {
-			reg := flavours[0].start()
+			reg := flavours[0].Start()
 			repo := "check/faults"
 			pushTags(reg, reg.Repo(repo), imagetest.TagSet{"1.0.0": "a"})
 			proxy := registrytest.NewProxy(reg)
@@ -95,7 +95,7 @@ var _ = Describe("check's failures", func() {
 	)
 
 	It("recovers when a fault passes", func() {
-		reg := flavours[0].start()
+		reg := flavours[0].Start()
 		digests := pushTags(reg, reg.Repo("check/flaky"), imagetest.TagSet{"1.0.0": "a"})
 		proxy := registrytest.NewProxy(reg)
 		DeferCleanup(proxy.Close)
@@ -107,7 +107,7 @@ var _ = Describe("check's failures", func() {
 	})
 
 	It("falls back to GET when a registry answers HEAD without a digest", func() {
-		reg := flavours[0].start()
+		reg := flavours[0].Start()
 		digests := pushTags(reg, reg.Repo("check/nohead"), imagetest.TagSet{"1.0.0": "a"})
 		proxy := registrytest.NewProxy(reg)
 		DeferCleanup(proxy.Close)

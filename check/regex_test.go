@@ -12,8 +12,8 @@ import (
 
 var _ = Describe("check with tag_regex", func() {
 	for _, f := range flavours {
-		It("emits every matching tag in the registry's order, against the "+f.name+" registry", func() {
-			reg := f.start()
+		It("emits every matching tag in the registry's order, against the "+f.Name+" registry", func() {
+			reg := f.Start()
 			repo := freshRepo(reg)
 			digests := pushTags(reg, repo, imagetest.TagSet{"build-2": "b", "build-1": "a", "build-10": "c", "release": "d", "build-x": "a"})
 			src := reg.Source(repo)
@@ -26,7 +26,7 @@ var _ = Describe("check with tag_regex", func() {
 	}
 
 	It("orders by image creation time with created_at_sort", func() {
-		reg := flavours[0].start()
+		reg := flavours[0].Start()
 		repo := freshRepo(reg)
 		day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		tags := []imagetest.TagImage{}
@@ -44,7 +44,7 @@ var _ = Describe("check with tag_regex", func() {
 	})
 
 	It("emits [] when nothing matches", func() {
-		reg := flavours[0].start()
+		reg := flavours[0].Start()
 		repo := freshRepo(reg)
 		pushTags(reg, repo, imagetest.TagSet{"main": "a"})
 		r := runCheck(map[string]any{"source": map[string]any{"repository": repo, "insecure": true, "tag_regex": "^v"}})

@@ -78,12 +78,12 @@ var _ = Describe("check with semver discovery", func() {
 	}
 
 	DescribeTable("against the in-process registry",
-		func(c semverCase) { run(flavours[0].start(), c) }, cases)
+		func(c semverCase) { run(flavours[0].Start(), c) }, cases)
 	DescribeTable("against the real registry with TLS and basic auth",
-		func(c semverCase) { run(distTLS, c) }, cases)
+		func(c semverCase) { run(shared.TLS, c) }, cases)
 
 	It("starts over from every version when the cursor's tag has moved", func() {
-		reg := flavours[0].start()
+		reg := flavours[0].Start()
 		repo := freshRepo(reg)
 		digests := pushTags(reg, repo, imagetest.TagSet{"1.0.0": "a", "1.1.0": "b", "2.0.0": "c"})
 		moved := resource.Version{Tag: "1.1.0", Digest: digests["1.0.0"]}
@@ -93,7 +93,7 @@ var _ = Describe("check with semver discovery", func() {
 	})
 
 	It("looks up no tag older than a cursor that still holds", func() {
-		reg := flavours[0].start()
+		reg := flavours[0].Start()
 		proxy := registrytest.NewProxy(reg)
 		DeferCleanup(proxy.Close)
 		repo := proxy.Repo("check/cursor")

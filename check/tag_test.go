@@ -13,9 +13,9 @@ import (
 
 var _ = Describe("check with a tag", func() {
 	for _, f := range flavours {
-		Context("against the "+f.name+" registry", func() {
+		Context("against the "+f.Name+" registry", func() {
 			It("emits the tag's digest, then follows it when it moves, keeping the old one first", func() {
-				reg := f.start()
+				reg := f.Start()
 				repo := freshRepo(reg)
 				first := pushTags(reg, repo, imagetest.TagSet{"stable": "one"})
 				src := reg.Source(repo)
@@ -43,7 +43,7 @@ var _ = Describe("check with a tag", func() {
 	var reg string
 	var digests map[string]string
 	BeforeEach(func() {
-		r := flavours[0].start()
+		r := flavours[0].Start()
 		reg = freshRepo(r)
 		digests = pushTags(r, reg, imagetest.TagSet{"1.10": "a", "stable": "b"})
 	})
@@ -83,7 +83,7 @@ var _ = Describe("check with a tag", func() {
 	})
 
 	It("emits the index digest of a multi-arch tag", func() {
-		r := flavours[0].start()
+		r := flavours[0].Start()
 		repo := freshRepo(r)
 		idx, err := imagetest.MultiArch(imagetest.Spec{}, v1.Platform{OS: "linux", Architecture: "amd64"}, v1.Platform{OS: "linux", Architecture: "arm64"})
 		Expect(err).NotTo(HaveOccurred())

@@ -21,9 +21,9 @@ import (
 
 var _ = Describe("params.image", func() {
 	for _, fl := range flavours {
-		Context("on "+fl.name, func() {
+		Context("on "+fl.Name, func() {
 			var (
-				reg  = fl.start
+				reg  = fl.Start
 				dir  string
 				repo string
 				src  map[string]any
@@ -185,7 +185,7 @@ var _ = Describe("params.image", func() {
 		})
 
 		It("rejects a layer blob whose bytes do not match its digest, and pushes no tag", func() {
-			reg := distPlain
+			reg := shared.Plain
 			src := reg.Source(freshRepo(reg))
 			src["tag"] = "latest"
 			img := randomImage()

@@ -35,7 +35,8 @@ func TestOut(t *testing.T) {
 var (
 	outBin string
 	// Real registries, shared by the suite; each spec uses its own repository.
-	distPlain, distTLS *registrytest.Registry
+	shared   *registrytest.Shared
+	flavours = registrytest.Flavours(&shared, func(stop func()) { DeferCleanup(stop) })
 )
 
 const tlsUser, tlsPass = "pusher", "pu5h-s3cr3t-Xy"
@@ -49,34 +50,15 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 }, func(bin []byte) {
 	outBin = string(bin)
 	var err error
-	distPlain, err = registrytest.StartDistribution()
-	Expect(err).NotTo(HaveOccurred())
-	distTLS, err = registrytest.StartDistribution(registrytest.WithTLS(), registrytest.WithBasicAuth(tlsUser, tlsPass))
+	shared, err = registrytest.StartShared(tlsUser, tlsPass)
 	Expect(err).NotTo(HaveOccurred())
 })
 
 var _ = SynchronizedAfterSuite(func() {
-	distPlain.Close()
-	distTLS.Close()
+	shared.Close()
 }, func() {
 	gexec.CleanupBuildArtifacts()
 })
-
-// flavour is a registry a spec can run against.
-type flavour struct {
-	name  string
-	start func() *registrytest.Registry
-}
-
-var flavours = []flavour{
-	{"in-process", func() *registrytest.Registry {
-		r := registrytest.NewInProcess()
-		DeferCleanup(r.Close)
-		return r
-	}},
-	{"distribution", func() *registrytest.Registry { return distPlain }},
-	{"distribution with TLS and basic auth", func() *registrytest.Registry { return distTLS }},
-}
 
 var repoSeq atomic.Int64
 

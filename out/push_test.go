@@ -41,9 +41,9 @@ func runInProcess(reg *registrytest.Registry, dir string, src map[string]any, pa
 
 var _ = Describe("pushing", func() {
 	for _, fl := range flavours {
-		Context("on "+fl.name, func() {
+		Context("on "+fl.Name, func() {
 			It("uploads blobs, then manifests by digest, then the tags in order", func() {
-				reg := fl.start()
+				reg := fl.Start()
 				dir := inputs()
 				repo := freshRepo(reg)
 				l, err := imagetest.Layer(imagetest.Gzip, imagetest.File("app/bin", "binary"))
@@ -81,7 +81,7 @@ var _ = Describe("pushing", func() {
 			})
 
 			It("uploads no blob the repository already holds", func() {
-				reg := fl.start()
+				reg := fl.Start()
 				dir := inputs()
 				repo := freshRepo(reg)
 				img := randomImage()
@@ -109,7 +109,7 @@ var _ = Describe("pushing", func() {
 	}
 
 	It("mounts layers from the base image's repository on the same registry instead of uploading them", func() {
-		reg := distPlain
+		reg := shared.Plain
 		dir := inputs()
 		baseRepo, repo := freshRepo(reg), freshRepo(reg)
 		base := randomImage()
@@ -180,7 +180,7 @@ var _ = Describe("pushing", func() {
 		It("fails clearly without credentials on an auth registry", func() {
 			dir := inputs()
 			writeTarball(dir, "image.tar", randomImage())
-			src := distTLS.Source(freshRepo(distTLS))
+			src := shared.TLS.Source(freshRepo(shared.TLS))
 			delete(src, "username")
 			delete(src, "password")
 			src["tag"] = "latest"
@@ -191,7 +191,7 @@ var _ = Describe("pushing", func() {
 		It("never prints a wrong password", func() {
 			dir := inputs()
 			writeTarball(dir, "image.tar", randomImage())
-			src := distTLS.Source(freshRepo(distTLS))
+			src := shared.TLS.Source(freshRepo(shared.TLS))
 			src["password"] = "wr0ng-Secret-Zq9"
 			src["tag"] = "latest"
 			r := runOut(dir, map[string]any{"source": src, "params": map[string]any{"image": "image.tar"}})

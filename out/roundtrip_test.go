@@ -23,14 +23,14 @@ import (
 // printed: the same digest, by ggcr, by reference mode and by the in binary.
 var _ = Describe("out, then in", func() {
 	for _, fl := range flavours {
-		Context("on "+fl.name, func() {
+		Context("on "+fl.Name, func() {
 			var (
 				reg  *registrytest.Registry
 				src  map[string]any
 				resp resource.VersionResponse
 			)
 			BeforeEach(func() {
-				reg = fl.start()
+				reg = fl.Start()
 				dir := inputs()
 				idx, err := imagetest.MultiArch(imagetest.Spec{}, v1.Platform{OS: "linux", Architecture: "amd64"}, v1.Platform{OS: "linux", Architecture: "arm64"})
 				Expect(err).NotTo(HaveOccurred())

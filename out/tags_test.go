@@ -27,11 +27,11 @@ type tagCase struct {
 }
 
 var _ = Describe("tags", func() {
-	for _, fl := range []flavour{flavours[0], flavours[2]} {
-		Context("on "+fl.name, func() {
+	for _, fl := range []registrytest.Flavour{flavours[0], flavours[2]} {
+		Context("on "+fl.Name, func() {
 			DescribeTable("which tags a put pushes",
 				func(c tagCase) {
-					reg := fl.start()
+					reg := fl.Start()
 					dir := inputs()
 					repo := freshRepo(reg)
 					if len(c.existing) > 0 {
