@@ -10,3 +10,16 @@ func WithSpoolsFirst() Option { return func(o *options) { o.spoolsFirst = true }
 
 // SpoolsAhead is how many layers' tar streams may be on disk at once.
 const SpoolsAhead = spoolsAhead
+
+// WithEntriesInOrder applies every entry on the applier's goroutine, in
+// order, with no file written beside it.
+func WithEntriesInOrder() Option { return func(o *options) { o.inOrder = true } }
+
+// WithWriteFault fails, with what fault returns, the file it names (as the
+// layer names it) when a writer beside the applier writes it.
+func WithWriteFault(fault func(name string) error) Option {
+	return func(o *options) { o.writeFault = fault }
+}
+
+// MaxHandedFile is the largest file written beside the applier.
+const MaxHandedFile = maxHandedFile

@@ -24,6 +24,10 @@ type options struct {
 	// applies a layer only once the tar streams that may be on disk with
 	// it are complete, so that the skip of replaced files is certain.
 	noSkip, spoolsFirst bool
+	// inOrder applies every entry on the applier's goroutine; writeFault
+	// fails the file it names when written beside the applier.
+	inOrder    bool
+	writeFault func(name string) error
 }
 
 // Option configures Run.

@@ -41,6 +41,9 @@ type applier struct {
 	// content is then not written; skipped counts them.
 	later   *laterLayers
 	skipped int
+	// w writes new files beside the applier (writers.go); nil applies
+	// every entry in order, on the applier's goroutine.
+	w *writers
 }
 
 type dirAttrs struct {
@@ -48,10 +51,18 @@ type dirAttrs struct {
 	mtime time.Time
 }
 
-func newApplier(t *tree, chown bool, log logrus.FieldLogger) *applier {
-	return &applier{t: t, chown: chown, uid: os.Geteuid(), gid: os.Getegid(), log: log,
+func newApplier(t *tree, chown bool, log logrus.FieldLogger, o options) *applier {
+	a := &applier{t: t, chown: chown, uid: os.Geteuid(), gid: os.Getegid(), log: log,
 		buf: make([]byte, 256<<10), dirs: map[string]dirAttrs{}}
+	if !o.inOrder {
+		a.w = newWriters()
+		a.w.fault = o.writeFault
+	}
+	return a
 }
+
+// close ends the writers' goroutines; apply leaves nothing pending.
+func (a *applier) close() { _ = a.w.stop() }
 
 // appliedType reports whether the applier writes entries of type t;
 // it skips the others (devices, and types that are not files).
@@ -72,20 +83,31 @@ type layer struct {
 	written map[string]struct{}
 }
 
-// apply writes layer n, uncompressed.
+// apply writes layer n, uncompressed. It returns once every file of the
+// layer is written, even when it fails.
 func (a *applier) apply(n int, r io.Reader) error {
 	l := layer{applier: a, n: n, written: map[string]struct{}{}}
+	// An entry handed to the writers fails before any entry after it.
+	fail := func(err error) error {
+		if werr := a.w.settle(); werr != nil {
+			return werr
+		}
+		return err
+	}
 	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return a.w.settle()
 		}
 		if err != nil {
-			return fmt.Errorf("read the layer's tar stream: %w", err)
+			return fail(fmt.Errorf("read the layer's tar stream: %w", err))
 		}
 		if err := l.entry(hdr, tr); err != nil {
-			return fmt.Errorf("extract %q: %w", hdr.Name, err)
+			if ee := (*entryError)(nil); errors.As(err, &ee) {
+				return fail(err)
+			}
+			return fail(fmt.Errorf("extract %q: %w", hdr.Name, err))
 		}
 	}
 }
@@ -111,9 +133,25 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader) error {
 		l.log.Debugf("skip %s: entry type %q is not a file", name, hdr.Typeflag)
 		return nil
 	}
-	if base := path.Base(name); base == opaqueMarker || strings.HasPrefix(base, whiteoutPrefix) {
+	whiteout := path.Base(name) == opaqueMarker || strings.HasPrefix(path.Base(name), whiteoutPrefix)
+	mode := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+	if l.w != nil && !whiteout && (hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeDir) {
+		if done, err := l.concurrently(name, hdr, r, mode); done || err != nil {
+			return err
+		}
+	}
+	// What is left sees the tree as an in-order application leaves it.
+	if err := l.w.settle(); err != nil {
+		return err
+	}
+	if whiteout {
 		return l.whiteout(name)
 	}
+	return l.inOrder(name, hdr, r, mode)
+}
+
+// inOrder applies an entry on a tree no writer is changing.
+func (l *layer) inOrder(name string, hdr *tar.Header, r io.Reader, mode fs.FileMode) error {
 	dir, base, err := l.t.parent(name)
 	if err != nil {
 		return err
@@ -125,12 +163,9 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	mode := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 	l.wrote(target)
-	if hdr.Typeflag == tar.TypeReg && l.later.replaced(l.n, name) && l.t.literal(name) {
-		// Created, with its attributes, but empty: see skip.go.
-		r = strings.NewReader("")
-		l.skipped++
+	if hdr.Typeflag == tar.TypeReg {
+		r, _ = l.content(name, hdr, r)
 	}
 	// Create first and look only when something is in the way: most
 	// entries are new, and this spares them a stat.
@@ -156,6 +191,7 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader) error {
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		l.dirs[target] = dirAttrs{mode: mode, mtime: hdr.ModTime}
+		l.t.remember(name, target)
 	case tar.TypeReg, tar.TypeLink:
 		return nil // writeFile set the attributes; a link shares its target's
 	case tar.TypeSymlink:
@@ -182,7 +218,7 @@ func (l *layer) create(at *os.Root, base, target string, hdr *tar.Header, r io.R
 	case tar.TypeDir:
 		return at.Mkdir(base, 0o700)
 	case tar.TypeReg:
-		return l.writeFile(at, base, r, hdr, mode)
+		return l.writeFile(at, base, r, l.fileAttrs(hdr, mode))
 	case tar.TypeSymlink:
 		// The target is stored as given; it is only ever followed by
 		// resolution rooted at the tree.
@@ -224,44 +260,102 @@ func (l *layer) whiteout(name string) error {
 	return l.remove(p)
 }
 
+// concurrently applies a new file, or a directory, without waiting for
+// the writers when it commutes with every file they are writing (see
+// writers.go); false means it must wait for them.
+func (l *layer) concurrently(name string, hdr *tar.Header, r io.Reader, mode fs.FileMode) (bool, error) {
+	dir, base, ok := l.t.cachedParent(name)
+	if !ok || l.t.full(dir) {
+		return false, nil
+	}
+	target := join(dir, base)
+	if l.w.busy(target) {
+		return false, nil
+	}
+	at, err := l.t.at(dir)
+	if err != nil {
+		return false, nil
+	}
+	fi, err := at.Lstat(base)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	switch {
+	case hdr.Typeflag == tar.TypeReg && !exists:
+		l.wrote(target)
+		return true, l.newFile(at, name, base, target, hdr, r, mode)
+	case hdr.Typeflag == tar.TypeDir && !exists:
+		l.wrote(target)
+		if err := at.Mkdir(base, 0o700); err != nil {
+			return true, err
+		}
+	case hdr.Typeflag == tar.TypeDir && fi.IsDir():
+		l.wrote(target) // kept from a lower layer, with its owner
+	default:
+		return false, nil
+	}
+	l.dirs[target] = dirAttrs{mode: mode, mtime: hdr.ModTime}
+	l.t.remember(name, target)
+	if l.needsChown(hdr) || (exists && l.chown) {
+		return true, at.Lchown(base, hdr.Uid, hdr.Gid)
+	}
+	return true, nil
+}
+
+// newFile writes a file where nothing is: a small one through a writer,
+// a large one on this goroutine, beside the writers.
+func (l *layer) newFile(at *os.Root, name, base, target string, hdr *tar.Header, r io.Reader, mode fs.FileMode) error {
+	r, size := l.content(name, hdr, r)
+	attrs := l.fileAttrs(hdr, mode)
+	if size > maxHandedFile {
+		return l.writeFile(at, base, r, attrs)
+	}
+	j := &fileJob{at: at, base: base, target: target, name: hdr.Name, attrs: attrs}
+	return l.w.hand(j, size, func(b []byte) error {
+		if _, err := io.ReadFull(r, b); err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+		return nil
+	})
+}
+
+// content is what to write of a regular file, and its size: nothing when
+// a later layer replaces it (see skip.go), which is then created, with its
+// attributes, but empty.
+func (l *layer) content(name string, hdr *tar.Header, r io.Reader) (io.Reader, int64) {
+	if l.later.replaced(l.n, name) && l.t.literal(name) {
+		l.skipped++
+		return strings.NewReader(""), 0
+	}
+	return r, hdr.Size
+}
+
+func (a *applier) fileAttrs(hdr *tar.Header, mode fs.FileMode) fileAttrs {
+	return fileAttrs{chown: a.needsChown(hdr), uid: hdr.Uid, gid: hdr.Gid, mode: mode, mtime: hdr.ModTime}
+}
+
 // needsChown reports whether hdr's owner must be set: only as root, and
 // only when it is not already the creator's.
 func (a *applier) needsChown(hdr *tar.Header) bool {
 	return a.chown && (hdr.Uid != a.uid || hdr.Gid != a.gid)
 }
 
-// writeFile creates base in at and sets its owner, mode and mtime
-// through the open file, which no later rename or symlink can redirect.
-func (l *layer) writeFile(at *os.Root, base string, r io.Reader, hdr *tar.Header, mode fs.FileMode) error {
+// writeFile creates base in at, fills it from r and sets its attributes.
+func (l *layer) writeFile(at *os.Root, base string, r io.Reader, attrs fileAttrs) error {
 	f, err := at.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
-	err = fill(f, r, l.buf, l.needsChown(hdr), hdr, mode)
+	if _, err = io.CopyBuffer(f, r, l.buf); err != nil {
+		err = fmt.Errorf("write: %w", err)
+	} else {
+		err = attrs.set(f)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	return err
-}
-
-func fill(f *os.File, r io.Reader, buf []byte, chown bool, hdr *tar.Header, mode fs.FileMode) error {
-	if _, err := io.CopyBuffer(f, r, buf); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	if chown {
-		if err := f.Chown(hdr.Uid, hdr.Gid); err != nil {
-			return err
-		}
-	}
-	// After chown, which clears setuid and setgid.
-	if err := f.Chmod(mode); err != nil {
-		return err
-	}
-	t := unix.NsecToTimeval(hdr.ModTime.UnixNano())
-	if err := unix.Futimes(int(f.Fd()), []unix.Timeval{t, t}); err != nil {
-		return fmt.Errorf("set the mtime: %w", err)
-	}
-	return nil
 }
 
 // hardlink links target to linkname, a path in the image resolved like any

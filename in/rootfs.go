@@ -80,7 +80,8 @@ func extractAll(ctx context.Context, dir string, spools []*spool, gate *progress
 		return err
 	}
 	defer t.Close()
-	a := newApplier(t, os.Geteuid() == 0, o.log)
+	a := newApplier(t, os.Geteuid() == 0, o.log, o)
+	defer a.close()
 	a.later = &laterLayers{spools: spools, off: o.noSkip}
 	for i, s := range spools {
 		if o.spoolsFirst {

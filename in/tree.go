@@ -142,6 +142,24 @@ func (t *tree) parent(name string) (dir, base string, err error) {
 	return dir, base, nil
 }
 
+// cachedParent is parent when name's directory is already resolved, and
+// false without a look at the tree otherwise.
+func (t *tree) cachedParent(name string) (dir, base string, ok bool) {
+	d, base := path.Split(name)
+	dir, ok = t.dirs[path.Clean(d)]
+	return dir, base, ok
+}
+
+// remember caches the resolution of name, a directory at dir that is not
+// a symlink.
+func (t *tree) remember(name, dir string) { t.dirs[name] = dir }
+
+// full reports whether at(dir) would close Roots it handed out before.
+func (t *tree) full(dir string) bool {
+	_, ok := t.subs[dir]
+	return !ok && len(t.subs) >= maxSubs
+}
+
 // existingParent is parent for whiteouts, which create nothing: it
 // reports false when the directory is missing or not a directory, since
 // there is then nothing to delete.
