@@ -21,5 +21,6 @@ func WithWriteFault(fault func(name string) error) Option {
 	return func(o *options) { o.writeFault = fault }
 }
 
-// MaxHandedFile is the largest file written beside the applier.
-const MaxHandedFile = maxHandedFile
+// WithoutCopyRange copies file contents through user space, as where
+// copy_file_range is refused.
+func WithoutCopyRange() Option { return func(o *options) { o.noCopyRange = true } }

@@ -67,6 +67,23 @@ func (g *growing) done() bool {
 	return g.finished && g.err == nil
 }
 
+// await blocks until the file holds n bytes. It fails with the writer's
+// error, or io.ErrUnexpectedEOF, if the file finished shorter.
+func (g *growing) await(n int64) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for g.size < n && !g.finished {
+		g.grew.Wait()
+	}
+	switch {
+	case g.size >= n:
+		return nil
+	case g.err != nil:
+		return g.err
+	}
+	return io.ErrUnexpectedEOF
+}
+
 // follower reads a growing file as it grows, and ends with the writer's
 // error if it fails.
 type follower struct {
@@ -103,6 +120,23 @@ func (r *follower) Read(p []byte) (int, error) {
 		rerr = nil
 	}
 	return n, rerr
+}
+
+// Seek moves within what the file will hold, without waiting for it: a
+// tar reader skips the contents it is not asked for by seeking past them.
+func (r *follower) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += r.off
+	default:
+		return r.off, errors.New("seek from the end of a growing file")
+	}
+	if offset < 0 {
+		return r.off, errors.New("seek before the start of the file")
+	}
+	r.off = offset
+	return offset, nil
 }
 
 func (r *follower) Close() error { return r.f.Close() }

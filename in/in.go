@@ -25,9 +25,10 @@ type options struct {
 	// it are complete, so that the skip of replaced files is certain.
 	noSkip, spoolsFirst bool
 	// inOrder applies every entry on the applier's goroutine; writeFault
-	// fails the file it names when written beside the applier.
-	inOrder    bool
-	writeFault func(name string) error
+	// fails the file it names when written beside the applier;
+	// noCopyRange copies file contents through user space.
+	inOrder, noCopyRange bool
+	writeFault           func(name string) error
 }
 
 // Option configures Run.

@@ -56,7 +56,7 @@ func newApplier(t *tree, chown bool, log logrus.FieldLogger, o options) *applier
 		buf: make([]byte, 256<<10), dirs: map[string]dirAttrs{}}
 	if !o.inOrder {
 		a.w = newWriters()
-		a.w.fault = o.writeFault
+		a.w.fault, a.w.noCopyRange = o.writeFault, o.noCopyRange
 	}
 	return a
 }
@@ -77,7 +77,8 @@ func appliedType(t byte) bool {
 // layer is the state of one layer being applied.
 type layer struct {
 	*applier
-	n int // its index in the image
+	n      int // its index in the image
+	stream *layerStream
 	// written holds what this layer wrote and their parents: whiteouts
 	// and opaque markers hide lower layers only, never the same layer.
 	written map[string]struct{}
@@ -85,8 +86,8 @@ type layer struct {
 
 // apply writes layer n, uncompressed. It returns once every file of the
 // layer is written, even when it fails.
-func (a *applier) apply(n int, r io.Reader) error {
-	l := layer{applier: a, n: n, written: map[string]struct{}{}}
+func (a *applier) apply(n int, r *layerStream) error {
+	l := layer{applier: a, n: n, stream: r, written: map[string]struct{}{}}
 	// An entry handed to the writers fails before any entry after it.
 	fail := func(err error) error {
 		if werr := a.w.settle(); werr != nil {
@@ -103,7 +104,9 @@ func (a *applier) apply(n int, r io.Reader) error {
 		if err != nil {
 			return fail(fmt.Errorf("read the layer's tar stream: %w", err))
 		}
-		if err := l.entry(hdr, tr); err != nil {
+		// The tar reader reads the stream itself, with no buffer: a
+		// header leaves it at the start of the entry's content.
+		if err := l.entry(hdr, tr, r.off); err != nil {
 			if ee := (*entryError)(nil); errors.As(err, &ee) {
 				return fail(err)
 			}
@@ -112,7 +115,9 @@ func (a *applier) apply(n int, r io.Reader) error {
 	}
 }
 
-func (l *layer) entry(hdr *tar.Header, r io.Reader) error {
+// entry applies hdr, whose content r reads and which starts at off in the
+// layer's stream.
+func (l *layer) entry(hdr *tar.Header, r io.Reader, off int64) error {
 	name, err := cleanName(hdr.Name)
 	if err != nil {
 		return err
@@ -136,7 +141,7 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader) error {
 	whiteout := path.Base(name) == opaqueMarker || strings.HasPrefix(path.Base(name), whiteoutPrefix)
 	mode := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 	if l.w != nil && !whiteout && (hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeDir) {
-		if done, err := l.concurrently(name, hdr, r, mode); done || err != nil {
+		if done, err := l.concurrently(name, hdr, off, mode); done || err != nil {
 			return err
 		}
 	}
@@ -164,8 +169,8 @@ func (l *layer) inOrder(name string, hdr *tar.Header, r io.Reader, mode fs.FileM
 		return err
 	}
 	l.wrote(target)
-	if hdr.Typeflag == tar.TypeReg {
-		r, _ = l.content(name, hdr, r)
+	if hdr.Typeflag == tar.TypeReg && l.skips(name) {
+		r = strings.NewReader("")
 	}
 	// Create first and look only when something is in the way: most
 	// entries are new, and this spares them a stat.
@@ -263,7 +268,7 @@ func (l *layer) whiteout(name string) error {
 // concurrently applies a new file, or a directory, without waiting for
 // the writers when it commutes with every file they are writing (see
 // writers.go); false means it must wait for them.
-func (l *layer) concurrently(name string, hdr *tar.Header, r io.Reader, mode fs.FileMode) (bool, error) {
+func (l *layer) concurrently(name string, hdr *tar.Header, off int64, mode fs.FileMode) (bool, error) {
 	dir, base, ok := l.t.cachedParent(name)
 	if !ok || l.t.full(dir) {
 		return false, nil
@@ -284,7 +289,7 @@ func (l *layer) concurrently(name string, hdr *tar.Header, r io.Reader, mode fs.
 	switch {
 	case hdr.Typeflag == tar.TypeReg && !exists:
 		l.wrote(target)
-		return true, l.newFile(at, name, base, target, hdr, r, mode)
+		return true, l.newFile(at, name, base, target, hdr, off, mode)
 	case hdr.Typeflag == tar.TypeDir && !exists:
 		l.wrote(target)
 		if err := at.Mkdir(base, 0o700); err != nil {
@@ -303,32 +308,25 @@ func (l *layer) concurrently(name string, hdr *tar.Header, r io.Reader, mode fs.
 	return true, nil
 }
 
-// newFile writes a file where nothing is: a small one through a writer,
-// a large one on this goroutine, beside the writers.
-func (l *layer) newFile(at *os.Root, name, base, target string, hdr *tar.Header, r io.Reader, mode fs.FileMode) error {
-	r, size := l.content(name, hdr, r)
-	attrs := l.fileAttrs(hdr, mode)
-	if size > maxHandedFile {
-		return l.writeFile(at, base, r, attrs)
+// newFile hands a file where nothing is to the writers.
+func (l *layer) newFile(at *os.Root, name, base, target string, hdr *tar.Header, off int64, mode fs.FileMode) error {
+	size := hdr.Size
+	if l.skips(name) {
+		size = 0
 	}
-	j := &fileJob{at: at, base: base, target: target, name: hdr.Name, attrs: attrs}
-	return l.w.hand(j, size, func(b []byte) error {
-		if _, err := io.ReadFull(r, b); err != nil {
-			return fmt.Errorf("read: %w", err)
-		}
-		return nil
-	})
+	return l.w.hand(&fileJob{at: at, base: base, target: target, name: hdr.Name,
+		spool: l.stream, off: off, size: size, attrs: l.fileAttrs(hdr, mode)})
 }
 
-// content is what to write of a regular file, and its size: nothing when
-// a later layer replaces it (see skip.go), which is then created, with its
-// attributes, but empty.
-func (l *layer) content(name string, hdr *tar.Header, r io.Reader) (io.Reader, int64) {
+// skips reports whether the content of the regular file name is left
+// out because a later layer replaces it (see skip.go); the file is still
+// created, with its attributes, but empty.
+func (l *layer) skips(name string) bool {
 	if l.later.replaced(l.n, name) && l.t.literal(name) {
 		l.skipped++
-		return strings.NewReader(""), 0
+		return true
 	}
-	return r, hdr.Size
+	return false
 }
 
 func (a *applier) fileAttrs(hdr *tar.Header, mode fs.FileMode) fileAttrs {

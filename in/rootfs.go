@@ -1,10 +1,8 @@
 package in
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -124,19 +122,21 @@ func extract(ctx context.Context, a *applier, n int, s *spool) error {
 		return err
 	}
 	defer f.Close()
-	return a.apply(n, ctxReader{ctx, bufio.NewReaderSize(f, 64<<10)})
+	return a.apply(n, &layerStream{follower: f, ctx: ctx})
 }
 
-// ctxReader stops a layer's application when the step is cancelled, even
-// one whose stream has already arrived whole.
-type ctxReader struct {
+// layerStream is a layer's tar stream as the applier reads it: its spool as
+// it grows, read from the file itself so that file contents can be copied
+// from it by offset (see writers.go), and stopped when the step is
+// cancelled, even once the stream has arrived whole.
+type layerStream struct {
+	*follower
 	ctx context.Context
-	r   io.Reader
 }
 
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
+func (s *layerStream) Read(p []byte) (int, error) {
+	if err := s.ctx.Err(); err != nil {
 		return 0, err
 	}
-	return c.r.Read(p)
+	return s.follower.Read(p)
 }

@@ -3,6 +3,7 @@ package in_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io/fs"
 	"os"
@@ -162,7 +163,11 @@ func describe(root string) []string {
 			if err != nil {
 				return err
 			}
-			line += fmt.Sprintf(" %q", b)
+			if len(b) > 64 {
+				line += fmt.Sprintf(" %d bytes, sha256 %x", len(b), sha256.Sum256(b))
+			} else {
+				line += fmt.Sprintf(" %q", b)
+			}
 		case fi.Mode()&fs.ModeSymlink != 0:
 			target, err := os.Readlink(p)
 			if err != nil {

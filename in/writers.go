@@ -2,8 +2,8 @@ package in
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
-	"math/bits"
 	"os"
 	"runtime"
 	"sync"
@@ -14,8 +14,11 @@ import (
 
 // Creating a file can cost the kernel more than writing it: on one ext4
 // disk an empty file took from 10 µs to 0.5 ms to create, depending on
-// where its directory lives. So the applier hands new files to a few
-// writer goroutines, which create them side by side while it reads on.
+// where its directory lives. So the applier reads headers only, and hands
+// each new file to one of a few writer goroutines, which create files side
+// by side and copy their contents straight from the layer's spool, by
+// offset, in the kernel (copy_file_range): no content passes through the
+// applier or through user space.
 //
 // Only an entry that commutes with everything still being written is
 // handed over (see layer.concurrently): a new file, at a path where
@@ -26,22 +29,19 @@ import (
 // tree a strict, in-order application gives; a writer's failure is
 // reported as that entry's, in order.
 
-const (
-	// maxHandedFile is the largest file handed over, its content held in
-	// memory; a larger one is written by the applier itself, beside them.
-	maxHandedFile = 1 << 20
-	// maxBuffered bounds the content held for files handed over.
-	maxBuffered = 8 << 20
-)
+// maxPending bounds the files handed over and not yet settled.
+const maxPending = 256
 
-// fileJob is a new regular file to create and fill.
+// fileJob is a new regular file to create and fill with size bytes of the
+// spool from off.
 type fileJob struct {
-	at     *os.Root
-	base   string
-	target string // join of at's directory and base
-	name   string // as the layer names it, for errors
-	data   []byte
-	attrs  fileAttrs
+	at        *os.Root
+	base      string
+	target    string // join of at's directory and base
+	name      string // as the layer names it, for errors
+	spool     *layerStream
+	off, size int64
+	attrs     fileAttrs
 
 	err  error
 	done chan struct{}
@@ -58,21 +58,22 @@ type fileAttrs struct {
 // writers are the goroutines creating handed-over files, and the files
 // handed over and not yet settled, in entry order.
 type writers struct {
-	jobs     chan *fileJob
-	running  sync.WaitGroup
-	pending  []*fileJob
-	targets  map[string]struct{} // the pending files' resolved paths
-	buffered int
-	bufs     bufferPool
-	fault    func(name string) error // for specs: fails the file named so
+	jobs    chan *fileJob
+	running sync.WaitGroup
+	pending []*fileJob
+	targets map[string]struct{} // the pending files' resolved paths
+	// For specs: fault fails the file it names; noCopyRange copies
+	// through user space, as where copy_file_range is refused.
+	fault       func(name string) error
+	noCopyRange bool
 }
 
 func newWriters() *writers {
-	w := &writers{jobs: make(chan *fileJob), targets: map[string]struct{}{}}
+	w := &writers{jobs: make(chan *fileJob, maxPending), targets: map[string]struct{}{}}
 	for range min(max(runtime.GOMAXPROCS(0), 2), 4) {
 		w.running.Go(func() {
 			for j := range w.jobs {
-				j.err = j.write(w.fault)
+				j.err = w.write(j)
 				close(j.done)
 			}
 		})
@@ -98,23 +99,17 @@ func (w *writers) busy(target string) bool {
 	return ok
 }
 
-// hand gives a writer the file j, with size bytes of content from read,
-// waiting for earlier files while too much content is held.
-func (w *writers) hand(j *fileJob, size int64, read func([]byte) error) error {
-	for w.buffered+int(size) > maxBuffered && len(w.pending) > 0 {
+// hand gives the file j to a writer, first settling the oldest file if
+// too many are pending.
+func (w *writers) hand(j *fileJob) error {
+	if len(w.pending) >= maxPending {
 		if err := w.settleOldest(); err != nil {
 			return err
 		}
 	}
-	j.data = w.bufs.get(int(size))
-	if err := read(j.data); err != nil {
-		w.bufs.put(j.data)
-		return err
-	}
 	j.done = make(chan struct{})
 	w.pending = append(w.pending, j)
 	w.targets[j.target] = struct{}{}
-	w.buffered += len(j.data)
 	w.jobs <- j
 	return nil
 }
@@ -124,8 +119,6 @@ func (w *writers) settleOldest() error {
 	<-j.done
 	w.pending = w.pending[1:]
 	delete(w.targets, j.target)
-	w.buffered -= len(j.data)
-	w.bufs.put(j.data)
 	if j.err != nil {
 		return &entryError{name: j.name, err: j.err}
 	}
@@ -147,23 +140,52 @@ func (w *writers) settle() error {
 	return first
 }
 
-func (j *fileJob) write(fault func(string) error) error {
-	if fault != nil {
-		if err := fault(j.name); err != nil {
+func (w *writers) write(j *fileJob) error {
+	if w.fault != nil {
+		if err := w.fault(j.name); err != nil {
 			return err
 		}
+	}
+	// The applier hands a file over as soon as it reads its header; the
+	// content may still be on its way into the spool.
+	if err := j.spool.g.await(j.off + j.size); err != nil {
+		return fmt.Errorf("read: %w", err)
 	}
 	f, err := j.at.OpenFile(j.base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err = f.Write(j.data); err != nil {
+	if err = copyRange(f, j.spool.f, j.off, j.size, w.noCopyRange); err != nil {
 		err = fmt.Errorf("write: %w", err)
 	} else {
 		err = j.attrs.set(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	return err
+}
+
+// copyRange copies n bytes of src from off to the end of dst: in the
+// kernel where it can, through user space where copy_file_range is
+// missing or refused (old kernels, some filesystems and sandboxes).
+func copyRange(dst, src *os.File, off, n int64, noCopyRange bool) error {
+	for n > 0 && !noCopyRange {
+		k, err := unix.CopyFileRange(int(src.Fd()), &off, int(dst.Fd()), nil, int(min(n, 1<<30)), 0)
+		if err != nil {
+			break // off is where the kernel stopped
+		}
+		if k == 0 {
+			return io.ErrUnexpectedEOF
+		}
+		n -= int64(k)
+	}
+	if n == 0 {
+		return nil
+	}
+	copied, err := io.Copy(dst, io.NewSectionReader(src, off, n))
+	if err == nil && copied < n {
+		err = io.ErrUnexpectedEOF
 	}
 	return err
 }
@@ -196,26 +218,3 @@ type entryError struct {
 
 func (e *entryError) Error() string { return fmt.Sprintf("extract %q: %v", e.name, e.err) }
 func (e *entryError) Unwrap() error { return e.err }
-
-// bufferPool recycles content buffers by power-of-two size class, so that
-// a layer of small files does not allocate its size again.
-type bufferPool struct {
-	classes [bits.UintSize]sync.Pool
-}
-
-func (p *bufferPool) get(n int) []byte {
-	c := bits.Len(uint(max(n, 1) - 1))
-	if b, ok := p.classes[c].Get().(*[]byte); ok {
-		return (*b)[:n]
-	}
-	return make([]byte, n, 1<<c)
-}
-
-func (p *bufferPool) put(b []byte) {
-	c := bits.Len(uint(cap(b) - 1))
-	if cap(b) != 1<<c {
-		return
-	}
-	b = b[:0]
-	p.classes[c].Put(&b)
-}

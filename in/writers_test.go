@@ -117,22 +117,25 @@ var _ = Describe("files written beside the applier", func() {
 		}
 	})
 
-	It("writes more content than the writers hold at once, small files and large", func() {
-		rng := rand.New(rand.NewPCG(1, 2))
-		entries := files(dir("a"), dir("a/b"))
-		for i := range 40 {
-			size := 200 << 10
-			if i%10 == 0 {
-				size = in.MaxHandedFile + 1 + i
+	DescribeTable("copies contents of every size from the layer's stream",
+		func(opts ...in.Option) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			entries := files(dir("a"), dir("a/b"))
+			for i, size := range []int{0, 1, 511, 512, 513, 64 << 10, 1 << 20, 3<<20 + 7, 200 << 10, 5} {
+				content := make([]byte, size)
+				for k := range content {
+					content[k] = byte(rng.Uint32())
+				}
+				entries = append(entries, file(fmt.Sprintf("a/%s/f%02d", []string{"", "b"}[i%2], i), string(content)))
 			}
-			content := make([]byte, size)
-			for k := range content {
-				content[k] = byte(rng.Uint32())
-			}
-			entries = append(entries, file(fmt.Sprintf("a/%s/f%02d", []string{"", "b"}[i%2], i), string(content)))
-		}
-		Expect(agree(entries)).To(Succeed())
-	})
+			digest := pushStack([][]imagetest.Entry{entries})
+			inOrder, err := extract(digest, in.WithEntriesInOrder())
+			Expect(err).NotTo(HaveOccurred())
+			Expect(extract(digest, opts...)).To(Equal(inOrder))
+		},
+		Entry("in the kernel (copy_file_range)"),
+		Entry("through user space, where the kernel refuses", in.WithoutCopyRange()),
+	)
 
 	It("reports a file a writer failed to write as that file's, the first in layer order", func() {
 		digest := pushStack([][]imagetest.Entry{files(dir("a"),
@@ -176,4 +179,3 @@ func randomLayer(rng *rand.Rand, n int) []imagetest.Entry {
 	}
 	return out
 }
-
