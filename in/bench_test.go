@@ -67,7 +67,7 @@ func BenchmarkIn(b *testing.B) {
 		// Interleaved, each into a directory removed afterwards, so that
 		// neither pays for the other's dirty pages.
 		var raw, full timedRun
-		for i := range 3 {
+		for i := range 5 {
 			r := rawPipeline(b, direct, digest, scratch(b))
 			f := runTimed(b, bin, fullReq, scratch(b))
 			if i == 0 || r.wall < raw.wall {

@@ -172,11 +172,10 @@ func (w *writers) write(j *fileJob) error {
 func copyRange(dst, src *os.File, off, n int64, noCopyRange bool) error {
 	for n > 0 && !noCopyRange {
 		k, err := unix.CopyFileRange(int(src.Fd()), &off, int(dst.Fd()), nil, int(min(n, 1<<30)), 0)
-		if err != nil {
-			break // off is where the kernel stopped
-		}
-		if k == 0 {
-			return io.ErrUnexpectedEOF
+		if err != nil || k == 0 {
+			// off is where the kernel stopped; some filesystems copy
+			// nothing rather than fail.
+			break
 		}
 		n -= int64(k)
 	}
