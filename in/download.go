@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -28,18 +29,21 @@ func fullDownload(ctx context.Context, req resource.InRequest, dest string, o op
 		if err == nil {
 			return respond(req, req.Source, dest, fields)
 		}
+		cerr := clean(dest)
 		if ctx.Err() != nil {
 			return resource.VersionResponse{}, err
 		}
 		o.log.Warnf("download from mirror %s failed, using the origin: %v", mirror.Repository, err)
-		if err := clean(dest); err != nil {
-			return resource.VersionResponse{}, err
+		if cerr != nil {
+			return resource.VersionResponse{}, fmt.Errorf("clean up after the mirror failed: %w", cerr)
 		}
 	}
 	fields, repo, err := downloadFrom(ctx, req.Source, req, dest, o)
 	if err != nil {
 		// Leave no half-written image behind for anything to mistake.
-		_ = clean(dest)
+		if cerr := clean(dest); cerr != nil {
+			o.log.Warnf("could not clean up the failed download: %v", cerr)
+		}
 		return resource.VersionResponse{}, err
 	}
 	return respond(req, req.Source.Shown(repo), dest, fields)
@@ -61,11 +65,28 @@ func respond(req resource.InRequest, shown resource.Source, dest string, extra [
 // clean removes what a failed attempt may have left.
 func clean(dest string) error {
 	for _, n := range []string{"rootfs", "oci", "image.tar", "metadata.json", "labels.json", blobsDir} {
-		if err := os.RemoveAll(filepath.Join(dest, n)); err != nil {
-			return fmt.Errorf("clean %s after the mirror failed: %w", n, err)
+		if err := removeAll(filepath.Join(dest, n)); err != nil {
+			return fmt.Errorf("remove %s: %w", n, err)
 		}
 	}
 	return nil
+}
+
+// removeAll removes p and everything below it, read-only directories
+// included: once the last layer is applied, a rootfs has its directories'
+// own modes, and a non-root user cannot empty a 0555 one.
+func removeAll(p string) error {
+	err := os.RemoveAll(p)
+	if err == nil || !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	_ = filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(q, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(p)
 }
 
 // downloadFrom writes the image from src's registry and returns the

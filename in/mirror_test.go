@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -42,18 +44,19 @@ var _ = Describe("registry_mirror in a full download", func() {
 		origin.reset()
 		logs = &bytes.Buffer{}
 	})
-	run := func() (string, error) {
+	runCtx := func(ctx context.Context) (string, error) {
 		log := logrus.New()
 		log.Out = logs
 		yes := true
 		dest := GinkgoT().TempDir()
-		_, err := in.Run(context.Background(), resource.InRequest{
+		_, err := in.Run(ctx, resource.InRequest{
 			Source:  resource.Source{Repository: "app", RegistryMirror: &resource.RegistryMirror{Host: mirror.host()}},
 			Params:  resource.GetParams{FetchArtifact: &yes},
 			Version: resource.Version{Tag: "latest", Digest: digest},
 		}, dest, in.WithLogger(log), in.WithClientOptions(resource.WithTransport(toOrigin{host: origin.host()})))
 		return dest, err
 	}
+	run := func() (string, error) { return runCtx(context.Background()) }
 
 	It("downloads from the mirror when it has the image", func() {
 		dest, err := run()
@@ -75,6 +78,32 @@ var _ = Describe("registry_mirror in a full download", func() {
 		Expect(origin.requestsTo()).NotTo(BeEmpty())
 		Expect(tree(dest)).To(ConsistOf("rootfs", "rootfs/hello", "metadata.json", "labels.json", "repository", "tag", "digest"))
 		Expect(os.ReadFile(filepath.Join(dest, "repository"))).To(BeEquivalentTo("app"))
+	})
+
+	It("leaves a clean destination when the step is cancelled during the mirror's download", func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var blobs atomic.Int32
+		mirror.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+			if !strings.Contains(r.URL.Path, "/blobs/") || r.Method != http.MethodGet {
+				return false
+			}
+			if blobs.Add(1) == 1 {
+				return false // the config
+			}
+			// Half a layer arrives, then the step is cancelled.
+			w.Header().Set("Content-Length", "1000")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(bytes.Repeat([]byte{0x1f}, 10))
+			w.(http.Flusher).Flush()
+			cancel()
+			<-r.Context().Done()
+			return true
+		})
+		dest, err := runCtx(ctx)
+		Expect(err).To(MatchError(context.Canceled))
+		Expect(origin.requestsTo()).To(BeEmpty())
+		Expect(tree(dest)).To(BeEmpty())
 	})
 })
 

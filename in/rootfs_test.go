@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -195,6 +196,35 @@ var _ = Describe("format rootfs", func() {
 		Expect(tree(rootfs(res, "ro"))).To(ConsistOf("b"))
 		Expect(lstat(rootfs(res, "ro")).Mode().Perm()).To(Equal(os.FileMode(0o555)))
 		Expect(lstat(rootfs(res, "ro/b")).Sys().(*syscall.Stat_t).Uid).To(BeEquivalentTo(65534))
+	})
+
+	It("as a non-root user, leaves no rootfs with read-only directories behind when a late step fails", func() {
+		if os.Geteuid() != 0 {
+			Skip("needs root to start the binary as another user")
+		}
+		digest := push(repo, "latest", image(
+			layer(imagetest.Gzip, imagetest.Dir("ro").WithMode(0o555), imagetest.Dir("ro/sub").WithMode(0o555), imagetest.File("ro/sub/a", "1")),
+		))
+		base, err := os.MkdirTemp("", "in-nonroot-")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(os.RemoveAll, base)
+		Expect(os.Chmod(base, 0o777)).To(Succeed())
+		bin, err := os.ReadFile(inBin)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.WriteFile(filepath.Join(base, "in"), bin, 0o755)).To(Succeed())
+		// metadata.json, written after the last layer, cannot be: a
+		// directory is in its way.
+		dest := filepath.Join(base, "dest")
+		Expect(os.MkdirAll(filepath.Join(dest, "metadata.json"), 0o777)).To(Succeed())
+		Expect(os.Chmod(dest, 0o777)).To(Succeed())
+		res := runAs(filepath.Join(base, "in"), &syscall.Credential{Uid: 65534, Gid: 65534}, dest,
+			request{Source: map[string]any{"repository": repo}, Params: map[string]any{"fetch_artifact": true},
+				Version: resource.Version{Tag: "latest", Digest: digest}})
+		Expect(res.code).NotTo(Equal(0))
+		Expect(res.stdout).To(BeEmpty())
+		lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
+		Expect(lines[len(lines)-1]).To(And(ContainSubstring("write metadata.json"), HaveSuffix("is a directory")))
+		Expect(tree(dest)).To(BeEmpty(), res.stderr)
 	})
 
 	It("gives a directory declared again by a later layer that layer's owner", func() {
