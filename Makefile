@@ -21,8 +21,9 @@ e2e:
 	$(GO) test -count=1 -timeout 20m -tags e2e ./e2e/...
 
 # Go benchmarks and end-to-end runs of the binaries; figures are printed, never asserted.
+# One package at a time (-p 1): packages' benchmarks must not share the cores.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./...
+	$(GO) test -p 1 -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./...
 
 # The resource image, built with go-containerregistry (no Docker daemon):
 # linux/amd64 and linux/arm64 in one index, an OCI layout in .cache/image,
