@@ -2,6 +2,7 @@ package in_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log"
@@ -20,7 +21,9 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
+	"github.com/sirupsen/logrus"
 
+	"github.com/refimage/refimage/in"
 	"github.com/refimage/refimage/internal/imagetest"
 	"github.com/refimage/refimage/resource"
 )
@@ -199,4 +202,19 @@ func tree(dir string) []string {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	return out
+}
+
+// extractInProcess runs a full download of repo@digest into a fresh
+// destination, in process, with debug logging, and returns the rootfs, the
+// log and the error.
+func extractInProcess(repo, digest string, opts ...in.Option) (rootfs, log string, err error) {
+	var buf bytes.Buffer
+	logger := logrus.New()
+	logger.SetOutput(&buf)
+	logger.SetLevel(logrus.DebugLevel)
+	dest := GinkgoT().TempDir()
+	req := resource.InRequest{Source: resource.Source{Repository: repo},
+		Version: resource.Version{Tag: "latest", Digest: digest}}
+	_, err = in.Run(context.Background(), req, dest, append(opts, in.WithLogger(logger))...)
+	return filepath.Join(dest, "rootfs"), buf.String(), err
 }

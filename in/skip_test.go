@@ -1,8 +1,6 @@
 package in_test
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"io/fs"
@@ -15,11 +13,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/sirupsen/logrus"
 
 	"github.com/refimage/refimage/in"
 	"github.com/refimage/refimage/internal/imagetest"
-	"github.com/refimage/refimage/resource"
 )
 
 // The content of a file that a later layer replaces or deletes is not
@@ -38,21 +34,14 @@ var _ = Describe("files that later layers replace", func() {
 	// extract runs a full download in process and returns the rootfs and
 	// the number of files whose content was skipped.
 	extract := func(digest string, opts ...in.Option) (string, int) {
-		var log bytes.Buffer
-		logger := logrus.New()
-		logger.SetOutput(&log)
-		logger.SetLevel(logrus.DebugLevel)
-		dest := GinkgoT().TempDir()
-		req := resource.InRequest{Source: resource.Source{Repository: repo},
-			Version: resource.Version{Tag: "latest", Digest: digest}}
-		_, err := in.Run(context.Background(), req, dest, append(opts, in.WithLogger(logger))...)
-		Expect(err).NotTo(HaveOccurred(), log.String())
+		rootfs, log, err := extractInProcess(repo, digest, opts...)
+		Expect(err).NotTo(HaveOccurred(), log)
 		skipped := 0
-		for _, m := range skipLine.FindAllStringSubmatch(log.String(), -1) {
+		for _, m := range skipLine.FindAllStringSubmatch(log, -1) {
 			n, _ := strconv.Atoi(m[1])
 			skipped += n
 		}
-		return filepath.Join(dest, "rootfs"), skipped
+		return rootfs, skipped
 	}
 
 	DescribeTable("gives the tree a strict layer by layer extraction gives",

@@ -1,22 +1,17 @@
 package in_test
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/sirupsen/logrus"
 
 	"github.com/refimage/refimage/in"
 	"github.com/refimage/refimage/internal/imagetest"
-	"github.com/refimage/refimage/resource"
 )
 
 // New files are written by goroutines beside the applier. These specs
@@ -33,17 +28,12 @@ var _ = Describe("files written beside the applier", func() {
 	// extract runs a full download in process and returns what the rootfs
 	// holds, or the error.
 	extract := func(digest string, opts ...in.Option) ([]string, error) {
-		var log bytes.Buffer
-		logger := logrus.New()
-		logger.SetOutput(&log)
-		dest := GinkgoT().TempDir()
-		req := resource.InRequest{Source: resource.Source{Repository: repo},
-			Version: resource.Version{Tag: "latest", Digest: digest}}
-		if _, err := in.Run(context.Background(), req, dest, append(opts, in.WithLogger(logger))...); err != nil {
-			Expect(filepath.Join(dest, "rootfs")).NotTo(BeAnExistingFile(), "a failed step leaves no rootfs")
+		rootfs, _, err := extractInProcess(repo, digest, opts...)
+		if err != nil {
+			Expect(rootfs).NotTo(BeAnExistingFile(), "a failed step leaves no rootfs")
 			return nil, err
 		}
-		return describe(filepath.Join(dest, "rootfs")), nil
+		return describe(rootfs), nil
 	}
 
 	pushStack := func(stack [][]imagetest.Entry) string {
