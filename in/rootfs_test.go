@@ -173,14 +173,12 @@ var _ = Describe("format rootfs", func() {
 		Expect(lstat(rootfs(res, "pipe")).Mode().Type()).To(Equal(os.ModeNamedPipe))
 	})
 
-	It("as a non-root user, fills read-only directories and leaves ownership alone", func() {
+	// asNobody runs a full download of digest as user nobody into dest, a
+	// directory below base; prepare may put things in dest first.
+	asNobody := func(digest string, prepare func(dest string)) result {
 		if os.Geteuid() != 0 {
 			Skip("needs root to start the binary as another user")
 		}
-		digest := push(repo, "latest", image(
-			layer(imagetest.Gzip, imagetest.Dir("ro").WithMode(0o555), imagetest.File("ro/a", "1").WithOwner(1000, 1000)),
-			layer(imagetest.Gzip, imagetest.File("ro/b", "2"), imagetest.Opaque("ro"), imagetest.File("tmp/x", "y")),
-		))
 		base, err := os.MkdirTemp("", "in-nonroot-")
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(os.RemoveAll, base)
@@ -189,9 +187,22 @@ var _ = Describe("format rootfs", func() {
 		bin, err := os.ReadFile(inBin)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(os.WriteFile(filepath.Join(base, "in"), bin, 0o755)).To(Succeed())
-		nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
-		res := runAs(filepath.Join(base, "in"), nobody, filepath.Join(base, "dest"), request{Source: map[string]any{"repository": repo},
-			Params: map[string]any{"fetch_artifact": true}, Version: resource.Version{Tag: "latest", Digest: digest}})
+		dest := filepath.Join(base, "dest")
+		Expect(os.Mkdir(dest, 0o777)).To(Succeed())
+		Expect(os.Chmod(dest, 0o777)).To(Succeed())
+		if prepare != nil {
+			prepare(dest)
+		}
+		return runAs(filepath.Join(base, "in"), &syscall.Credential{Uid: 65534, Gid: 65534}, dest,
+			request{Source: map[string]any{"repository": repo}, Params: map[string]any{"fetch_artifact": true},
+				Version: resource.Version{Tag: "latest", Digest: digest}})
+	}
+
+	It("as a non-root user, fills read-only directories and leaves ownership alone", func() {
+		res := asNobody(push(repo, "latest", image(
+			layer(imagetest.Gzip, imagetest.Dir("ro").WithMode(0o555), imagetest.File("ro/a", "1").WithOwner(1000, 1000)),
+			layer(imagetest.Gzip, imagetest.File("ro/b", "2"), imagetest.Opaque("ro"), imagetest.File("tmp/x", "y")),
+		)), nil)
 		Expect(res.code).To(Equal(0), res.stderr)
 		Expect(tree(rootfs(res, "ro"))).To(ConsistOf("b"))
 		Expect(lstat(rootfs(res, "ro")).Mode().Perm()).To(Equal(os.FileMode(0o555)))
@@ -199,32 +210,19 @@ var _ = Describe("format rootfs", func() {
 	})
 
 	It("as a non-root user, leaves no rootfs with read-only directories behind when a late step fails", func() {
-		if os.Geteuid() != 0 {
-			Skip("needs root to start the binary as another user")
-		}
 		digest := push(repo, "latest", image(
 			layer(imagetest.Gzip, imagetest.Dir("ro").WithMode(0o555), imagetest.Dir("ro/sub").WithMode(0o555), imagetest.File("ro/sub/a", "1")),
 		))
-		base, err := os.MkdirTemp("", "in-nonroot-")
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(os.RemoveAll, base)
-		Expect(os.Chmod(base, 0o777)).To(Succeed())
-		bin, err := os.ReadFile(inBin)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(os.WriteFile(filepath.Join(base, "in"), bin, 0o755)).To(Succeed())
 		// metadata.json, written after the last layer, cannot be: a
 		// directory is in its way.
-		dest := filepath.Join(base, "dest")
-		Expect(os.MkdirAll(filepath.Join(dest, "metadata.json"), 0o777)).To(Succeed())
-		Expect(os.Chmod(dest, 0o777)).To(Succeed())
-		res := runAs(filepath.Join(base, "in"), &syscall.Credential{Uid: 65534, Gid: 65534}, dest,
-			request{Source: map[string]any{"repository": repo}, Params: map[string]any{"fetch_artifact": true},
-				Version: resource.Version{Tag: "latest", Digest: digest}})
+		res := asNobody(digest, func(dest string) {
+			Expect(os.Mkdir(filepath.Join(dest, "metadata.json"), 0o777)).To(Succeed())
+		})
 		Expect(res.code).NotTo(Equal(0))
 		Expect(res.stdout).To(BeEmpty())
 		lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
 		Expect(lines[len(lines)-1]).To(And(ContainSubstring("write metadata.json"), HaveSuffix("is a directory")))
-		Expect(tree(dest)).To(BeEmpty(), res.stderr)
+		Expect(tree(res.dest)).To(BeEmpty(), res.stderr)
 	})
 
 	It("gives a directory declared again by a later layer that layer's owner", func() {
