@@ -31,6 +31,9 @@ func fullDownload(ctx context.Context, req resource.InRequest, dest string, o op
 		}
 		cerr := clean(dest)
 		if ctx.Err() != nil {
+			if cerr != nil {
+				o.log.Warnf("could not clean up the cancelled download: %v", cerr)
+			}
 			return resource.VersionResponse{}, err
 		}
 		o.log.Warnf("download from mirror %s failed, using the origin: %v", mirror.Repository, err)

@@ -55,8 +55,7 @@ func newApplier(t *tree, chown bool, log logrus.FieldLogger, o options) *applier
 	a := &applier{t: t, chown: chown, uid: os.Geteuid(), gid: os.Getegid(), log: log,
 		buf: make([]byte, 256<<10), dirs: map[string]dirAttrs{}}
 	if !o.inOrder {
-		a.w = newWriters()
-		a.w.fault, a.w.noCopyRange = o.writeFault, o.noCopyRange
+		a.w = newWriters(o.writeFault, o.noCopyRange)
 	}
 	return a
 }
@@ -138,9 +137,9 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader, off int64) error {
 		l.log.Debugf("skip %s: entry type %q is not a file", name, hdr.Typeflag)
 		return nil
 	}
-	whiteout := path.Base(name) == opaqueMarker || strings.HasPrefix(path.Base(name), whiteoutPrefix)
+	marker := path.Base(name) == opaqueMarker || strings.HasPrefix(path.Base(name), whiteoutPrefix)
 	mode := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
-	if l.w != nil && !whiteout && (hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeDir) {
+	if l.w != nil && !marker && (hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeDir) {
 		if done, err := l.concurrently(name, hdr, off, mode); done || err != nil {
 			return err
 		}
@@ -149,7 +148,7 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader, off int64) error {
 	if err := l.w.settle(); err != nil {
 		return err
 	}
-	if whiteout {
+	if marker {
 		return l.whiteout(name)
 	}
 	return l.inOrder(name, hdr, r, mode)
@@ -345,7 +344,9 @@ func (l *layer) writeFile(at *os.Root, base string, r io.Reader, attrs fileAttrs
 	if err != nil {
 		return err
 	}
-	if _, err = io.CopyBuffer(f, r, l.buf); err != nil {
+	// Hidden behind a plain Writer, f copies through buf: *os.File's own
+	// ReadFrom would copy a tar stream 32 KiB at a time.
+	if _, err = io.CopyBuffer(struct{ io.Writer }{f}, r, l.buf); err != nil {
 		err = fmt.Errorf("write: %w", err)
 	} else {
 		err = attrs.set(f)

@@ -225,6 +225,18 @@ var _ = Describe("format rootfs", func() {
 		Expect(tree(res.dest)).To(BeEmpty(), res.stderr)
 	})
 
+	It("resolves a path through a symlink afresh once a name it went through exists", func() {
+		// x -> m/../y reads as y while m is missing, and as a/y once m is
+		// a symlink to a/b: a file below x goes where x leads at its time.
+		res := get(
+			layer(imagetest.Gzip, imagetest.Dir("a"), imagetest.Dir("a/b"), imagetest.Symlink("x", "m/../y"), imagetest.File("x/f", "1")),
+			layer(imagetest.Gzip, imagetest.Symlink("m", "a/b"), imagetest.File("x/g", "2")),
+		)
+		Expect(res.file("rootfs/y/f")).To(Equal("1"))
+		Expect(res.file("rootfs/a/y/g")).To(Equal("2"))
+		Expect(rootfs(res, "y/g")).NotTo(BeAnExistingFile())
+	})
+
 	It("gives a directory declared again by a later layer that layer's owner", func() {
 		if os.Geteuid() != 0 {
 			Skip("ownership is restored only as root")

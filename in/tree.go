@@ -79,11 +79,21 @@ func (t *tree) closeSubs() {
 }
 
 // rootVFS lets securejoin look at the tree through the os.Root: it sees
-// the tree as "/".
-type rootVFS struct{ root *os.Root }
+// the tree as "/". It notes whether a name it was asked about is missing.
+type rootVFS struct {
+	root    *os.Root
+	missing bool
+}
 
-func (v rootVFS) Lstat(name string) (os.FileInfo, error) { return v.root.Lstat(rel(name)) }
-func (v rootVFS) Readlink(name string) (string, error)   { return v.root.Readlink(rel(name)) }
+func (v *rootVFS) Lstat(name string) (os.FileInfo, error) {
+	fi, err := v.root.Lstat(rel(name))
+	if err != nil {
+		v.missing = true
+	}
+	return fi, err
+}
+
+func (v *rootVFS) Readlink(name string) (string, error) { return v.root.Readlink(rel(name)) }
 
 // rel turns a path below "/" into a name for the os.Root.
 func rel(p string) string {
@@ -132,13 +142,19 @@ func (t *tree) parent(name string) (dir, base string, err error) {
 	if resolved, ok := t.dirs[d]; ok {
 		return resolved, base, nil
 	}
-	if dir, err = t.resolve(d); err != nil {
+	dir, complete, err := t.resolve(d)
+	if err != nil {
 		return "", "", err
 	}
 	if err := t.root.MkdirAll(dir, 0o755); err != nil {
 		return "", "", fmt.Errorf("create directory %s: %w", d, err)
 	}
-	t.dirs[d] = dir
+	// A resolution that went through a missing name is not kept: a
+	// symlink's "m/../y" reads as "y" while m is missing, and as
+	// something else once a later entry creates m.
+	if complete {
+		t.dirs[d] = dir
+	}
 	return dir, base, nil
 }
 
@@ -151,8 +167,13 @@ func (t *tree) cachedParent(name string) (dir, base string, ok bool) {
 }
 
 // remember caches the resolution of name, a directory at dir that is not
-// a symlink.
-func (t *tree) remember(name, dir string) { t.dirs[name] = dir }
+// a symlink, when its parent's resolution is cached: then it holds as long
+// as the parent's does.
+func (t *tree) remember(name, dir string) {
+	if _, ok := t.dirs[path.Dir(name)]; ok {
+		t.dirs[name] = dir
+	}
+}
 
 // full reports whether at(dir) would close Roots it handed out before.
 func (t *tree) full(dir string) bool {
@@ -169,7 +190,8 @@ func (t *tree) existingParent(name string) (dir, base string, ok bool, err error
 	if resolved, ok := t.dirs[d]; ok {
 		return resolved, base, true, nil
 	}
-	if dir, err = t.resolve(d); err != nil {
+	dir, _, err = t.resolve(d)
+	if err != nil {
 		return "", "", false, err
 	}
 	fi, err := t.root.Lstat(dir)
@@ -182,13 +204,15 @@ func (t *tree) existingParent(name string) (dir, base string, ok bool, err error
 	return dir, base, true, nil
 }
 
-// resolve follows every symlink in d with the tree as "/".
-func (t *tree) resolve(d string) (string, error) {
-	resolved, err := securejoin.SecureJoinVFS("/", d, rootVFS{t.root})
+// resolve follows every symlink in d with the tree as "/"; complete says
+// that every name on the way existed.
+func (t *tree) resolve(d string) (dir string, complete bool, err error) {
+	vfs := &rootVFS{root: t.root}
+	resolved, err := securejoin.SecureJoinVFS("/", d, vfs)
 	if err != nil {
-		return "", fmt.Errorf("resolve %s: %w", d, err)
+		return "", false, fmt.Errorf("resolve %s: %w", d, err)
 	}
-	return rel(resolved), nil
+	return rel(resolved), !vfs.missing, nil
 }
 
 // removeAll deletes p (not following a final symlink) and reports whether

@@ -1,9 +1,11 @@
 package in
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"runtime"
 	"sync"
@@ -14,11 +16,12 @@ import (
 
 // Creating a file can cost the kernel more than writing it: on one ext4
 // disk an empty file took from 10 µs to 0.5 ms to create, depending on
-// where its directory lives. So the applier reads headers only, and hands
-// each new file to one of a few writer goroutines, which create files side
-// by side and copy their contents straight from the layer's spool, by
-// offset, in the kernel (copy_file_range): no content passes through the
-// applier or through user space.
+// where its directory lives. So the applier hands each new file to one of a
+// few writer goroutines, which create files side by side and copy their
+// contents straight from the layer's spool, by offset, in the kernel
+// (copy_file_range): the content of a file handed over passes through
+// neither the applier, which seeks past it, nor (where copy_file_range
+// works) user space.
 //
 // Only an entry that commutes with everything still being written is
 // handed over (see layer.concurrently): a new file, at a path where
@@ -68,8 +71,9 @@ type writers struct {
 	noCopyRange bool
 }
 
-func newWriters() *writers {
-	w := &writers{jobs: make(chan *fileJob, maxPending), targets: map[string]struct{}{}}
+func newWriters(fault func(name string) error, noCopyRange bool) *writers {
+	w := &writers{jobs: make(chan *fileJob, maxPending), targets: map[string]struct{}{},
+		fault: fault, noCopyRange: noCopyRange}
 	for range min(max(runtime.GOMAXPROCS(0), 2), 4) {
 		w.running.Go(func() {
 			for j := range w.jobs {
@@ -93,7 +97,10 @@ func (w *writers) stop() error {
 	return err
 }
 
-// busy reports whether a file is being written at target.
+// busy reports whether a file handed over at target is not settled yet.
+// Targets are compared as resolved names: in a case-folding directory two
+// names of one file are two targets, and the second file then fails to
+// be created where an in-order application would replace the first.
 func (w *writers) busy(target string) bool {
 	_, ok := w.targets[target]
 	return ok
@@ -146,16 +153,23 @@ func (w *writers) write(j *fileJob) error {
 			return err
 		}
 	}
+	if j.size > math.MaxInt64-j.off {
+		return fmt.Errorf("write: the entry's size %d is past any stream's end", j.size)
+	}
 	// The applier hands a file over as soon as it reads its header; the
-	// content may still be on its way into the spool.
+	// content may still be on its way into the spool. Its failure reads
+	// as the one an in-order application reports.
 	if err := j.spool.g.await(j.off + j.size); err != nil {
-		return fmt.Errorf("read: %w", err)
+		return fmt.Errorf("write: %w", err)
+	}
+	if err := j.spool.ctx.Err(); err != nil {
+		return err
 	}
 	f, err := j.at.OpenFile(j.base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
-	if err = copyRange(f, j.spool.f, j.off, j.size, w.noCopyRange); err != nil {
+	if err = copyRange(j.spool.ctx, f, j.spool.f, j.off, j.size, w.noCopyRange); err != nil {
 		err = fmt.Errorf("write: %w", err)
 	} else {
 		err = j.attrs.set(f)
@@ -168,10 +182,14 @@ func (w *writers) write(j *fileJob) error {
 
 // copyRange copies n bytes of src from off to the end of dst: in the
 // kernel where it can, through user space where copy_file_range is
-// missing or refused (old kernels, some filesystems and sandboxes).
-func copyRange(dst, src *os.File, off, n int64, noCopyRange bool) error {
+// missing or refused (old kernels, some filesystems and sandboxes). It
+// stops, between chunks, when ctx is done.
+func copyRange(ctx context.Context, dst, src *os.File, off, n int64, noCopyRange bool) error {
 	for n > 0 && !noCopyRange {
-		k, err := unix.CopyFileRange(int(src.Fd()), &off, int(dst.Fd()), nil, int(min(n, 1<<30)), 0)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k, err := unix.CopyFileRange(int(src.Fd()), &off, int(dst.Fd()), nil, int(min(n, 8<<20)), 0)
 		if err != nil || k == 0 {
 			// off is where the kernel stopped; some filesystems copy
 			// nothing rather than fail.
@@ -182,7 +200,7 @@ func copyRange(dst, src *os.File, off, n int64, noCopyRange bool) error {
 	if n == 0 {
 		return nil
 	}
-	copied, err := io.Copy(dst, io.NewSectionReader(src, off, n))
+	copied, err := io.Copy(dst, ctxReader{ctx, io.NewSectionReader(src, off, n)})
 	if err == nil && copied < n {
 		err = io.ErrUnexpectedEOF
 	}
@@ -217,3 +235,16 @@ type entryError struct {
 
 func (e *entryError) Error() string { return fmt.Sprintf("extract %q: %v", e.name, e.err) }
 func (e *entryError) Unwrap() error { return e.err }
+
+// ctxReader stops a copy when its context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

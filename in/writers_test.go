@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -44,9 +46,8 @@ var _ = Describe("files written beside the applier", func() {
 		return push(repo, "latest", image(layers...))
 	}
 
-	// agree extracts the stack both ways and returns the in-order error.
-	agree := func(stack ...[]imagetest.Entry) error {
-		digest := pushStack(stack)
+	// agreeOn extracts the image both ways and returns the in-order error.
+	agreeOn := func(digest string) error {
 		inOrder, orderErr := extract(digest, in.WithEntriesInOrder())
 		beside, err := extract(digest)
 		if orderErr != nil {
@@ -57,6 +58,7 @@ var _ = Describe("files written beside the applier", func() {
 		Expect(beside).To(Equal(inOrder))
 		return nil
 	}
+	agree := func(stack ...[]imagetest.Entry) error { return agreeOn(pushStack(stack)) }
 
 	DescribeTable("gives the tree an in-order application gives",
 		func(wantErr string, stack ...[]imagetest.Entry) {
@@ -95,6 +97,29 @@ var _ = Describe("files written beside the applier", func() {
 			files(file("s", "a file now"), file("s/f", "through a file"))),
 	)
 
+	It("fails a stream that ends inside a file's content as an in-order application does", func() {
+		stream, err := imagetest.TarBytes(dir("a"), file("a/e", "before"), file("a/f", strings.Repeat("x", 5000)))
+		Expect(err).NotTo(HaveOccurred())
+		cut, err := imagetest.RawTarLayer(stream[:3072], imagetest.Gzip)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(agreeOn(push(repo, "latest", image(cut)))).To(MatchError(ContainSubstring(`extract "a/f": write: unexpected EOF`)))
+	})
+
+	It("agrees with more directories than the applier keeps open", func() {
+		// Every directory is visited twice, so that the directories held
+		// open are closed and opened again while files are being written.
+		var entries []imagetest.Entry
+		for pass := range 2 {
+			for d := range 300 {
+				if pass == 0 {
+					entries = append(entries, dir(fmt.Sprintf("d%03d", d)))
+				}
+				entries = append(entries, file(fmt.Sprintf("d%03d/f%d", d, pass), "x"))
+			}
+		}
+		Expect(agree(entries)).To(Succeed())
+	})
+
 	It("agrees on random layer stacks", func() {
 		for seed := range uint64(40) {
 			rng := rand.New(rand.NewPCG(seed, 7))
@@ -105,6 +130,20 @@ var _ = Describe("files written beside the applier", func() {
 			By(fmt.Sprintf("seed %d", seed))
 			_ = agree(stack...)
 		}
+	})
+
+	It("agrees on random stacks that apply without errors, with files large enough to be written while more are handed over", func() {
+		compared := 0
+		for seed := range uint64(30) {
+			rng := rand.New(rand.NewPCG(seed, 11))
+			By(fmt.Sprintf("seed %d", seed))
+			if err := agree(plausibleStack(rng, 2+rng.IntN(3))...); err == nil {
+				compared++
+			} else {
+				GinkgoWriter.Println(err)
+			}
+		}
+		Expect(compared).To(BeNumerically(">=", 25), "most stacks apply, so their trees are compared")
 	})
 
 	DescribeTable("copies contents of every size from the layer's stream",
@@ -118,6 +157,11 @@ var _ = Describe("files written beside the applier", func() {
 				}
 				entries = append(entries, file(fmt.Sprintf("a/%s/f%02d", []string{"", "b"}[i%2], i), string(content)))
 			}
+			// Names too long or too wide for a plain header come with PAX
+			// headers before their own: the content still starts right
+			// after the entry's header.
+			entries = append(entries, file("a/b/"+strings.Repeat("long-name-", 20), "after a PAX header"),
+				file("a/b/ünïcödé-"+strings.Repeat("é", 60), strings.Repeat("z", 70000)))
 			digest := pushStack([][]imagetest.Entry{entries})
 			inOrder, err := extract(digest, in.WithEntriesInOrder())
 			Expect(err).NotTo(HaveOccurred())
@@ -168,4 +212,64 @@ func randomLayer(rng *rand.Rand, n int) []imagetest.Entry {
 		}
 	}
 	return out
+}
+
+// plausibleStack draws layers that mostly apply without errors: files at
+// the leaves of a fixed tree, some large, directories declared again,
+// whiteouts and opaque markers of what lower layers wrote, symlinks at
+// their own names, and hard links to files already there.
+func plausibleStack(rng *rand.Rand, n int) [][]imagetest.Entry {
+	var stack [][]imagetest.Entry
+	dirs := []string{"d0", "d1", "d2", "d0/s0", "d0/s1", "d1/s0", "d2/s0"}
+	var written []string // files that lower entries wrote and none removed
+	for layerN := range n {
+		var entries []imagetest.Entry
+		// Markers first: they hide lower layers only.
+		for range rng.IntN(3) {
+			if layerN == 0 || len(written) == 0 {
+				break
+			}
+			if rng.IntN(3) == 0 {
+				d := dirs[rng.IntN(len(dirs))]
+				entries = append(entries, imagetest.Opaque(d))
+				written = slices.DeleteFunc(written, func(p string) bool { return strings.HasPrefix(p, d+"/") })
+				continue
+			}
+			victim := written[rng.IntN(len(written))]
+			entries = append(entries, imagetest.Whiteout(victim))
+			written = slices.DeleteFunc(written, func(p string) bool { return p == victim })
+		}
+		for _, d := range dirs {
+			if rng.IntN(3) > 0 {
+				entries = append(entries, dir(d))
+			}
+		}
+		for i := range 10 + rng.IntN(30) {
+			switch k := rng.IntN(20); {
+			case k < 16 || len(written) == 0:
+				p := fmt.Sprintf("%s/f%d", dirs[rng.IntN(len(dirs))], rng.IntN(12))
+				size := rng.IntN(2 << 10)
+				if rng.IntN(8) == 0 {
+					size = 100<<10 + rng.IntN(400<<10)
+				}
+				content := make([]byte, size)
+				for k := range content {
+					content[k] = byte('a' + rng.IntN(26))
+				}
+				entries = append(entries, file(p, string(content)))
+				if !slices.Contains(written, p) {
+					written = append(written, p)
+				}
+			case k < 18:
+				target := written[rng.IntN(len(written))]
+				link := fmt.Sprintf("%s/h%d-%d", path.Dir(target), layerN, i)
+				entries = append(entries, imagetest.Hardlink(link, target))
+				written = append(written, link)
+			default:
+				entries = append(entries, symlink(fmt.Sprintf("l%d-%d", layerN, i), dirs[rng.IntN(len(dirs))]))
+			}
+		}
+		stack = append(stack, entries)
+	}
+	return stack
 }
