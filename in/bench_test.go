@@ -36,7 +36,9 @@ const (
 // it made per run (ref-requests and ref-manifest-HEADs are per run; pings
 // of /v2/ are not counted). full/raw is the ratio of the best of five
 // interleaved runs of each; full/raw-median-pair, the median of the five
-// pairs' ratios, says how steady that is on a shared machine.
+// pairs' ratios, says how steady that is on a shared machine. With
+// REFIMAGE_BENCH_BASELINE_IN=path/to/in, that binary runs in each pair
+// too, and baseline/raw-median-pair is its median ratio.
 func BenchmarkIn(b *testing.B) {
 	bin, err := gexec.Build("github.com/refimage/refimage/cmd/in")
 	must(b, err)
@@ -58,6 +60,9 @@ func BenchmarkIn(b *testing.B) {
 	// for the same cores.
 	direct := dist.Repo("bench/large")
 	fullReq := request{Source: map[string]any{"repository": direct}, Version: req.Version}
+	// Another in binary (another commit's, say) to run interleaved with
+	// this one, so that designs compare on the same machine state.
+	baseline := os.Getenv("REFIMAGE_BENCH_BASELINE_IN")
 
 	for range b.N {
 		// The machine is shared, so each figure is the best of a few runs.
@@ -70,11 +75,16 @@ func BenchmarkIn(b *testing.B) {
 		// Interleaved, each into a directory removed afterwards, so that
 		// neither pays for the other's dirty pages.
 		var raw, full timedRun
-		var pairRatios []float64 // full/raw of each interleaved pair
+		var pairRatios, baselineRatios []float64 // of each interleaved run to its raw one
 		for i := range 5 {
 			r := rawPipeline(b, direct, digest, scratch(b))
 			f := runTimed(b, bin, fullReq, scratch(b))
 			pairRatios = append(pairRatios, f.wall.Seconds()/r.wall.Seconds())
+			if baseline != "" {
+				bl := runTimed(b, baseline, fullReq, scratch(b))
+				must(b, bl.err)
+				baselineRatios = append(baselineRatios, bl.wall.Seconds()/r.wall.Seconds())
+			}
 			if i == 0 || r.wall < raw.wall {
 				raw = r
 			}
@@ -99,6 +109,10 @@ func BenchmarkIn(b *testing.B) {
 		b.ReportMetric(full.wall.Seconds()/raw.wall.Seconds(), "full/raw")
 		slices.Sort(pairRatios)
 		b.ReportMetric(pairRatios[len(pairRatios)/2], "full/raw-median-pair")
+		if baseline != "" {
+			slices.Sort(baselineRatios)
+			b.ReportMetric(baselineRatios[len(baselineRatios)/2], "baseline/raw-median-pair")
+		}
 		b.ReportMetric(full.cpu.Seconds(), "full-cpu-s")
 		b.ReportMetric(raw.cpu.Seconds(), "raw-seq-cpu-s")
 		b.ReportMetric(float64(ref.wall.Microseconds())/1000, "ref-ms")
