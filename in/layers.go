@@ -206,11 +206,29 @@ func (l *layer) inOrder(name string, hdr *tar.Header, r io.Reader, mode fs.FileM
 			return err
 		}
 	}
-	if hdr.Typeflag == tar.TypeFifo {
+	switch hdr.Typeflag {
+	case tar.TypeFifo:
 		if err := at.Chmod(base, mode); err != nil {
 			return err
 		}
 		return at.Chtimes(base, hdr.ModTime, hdr.ModTime)
+	case tar.TypeSymlink:
+		return lchtimes(at, base, hdr.ModTime)
+	}
+	return nil
+}
+
+// lchtimes sets the mtime of the symlink base in at, not of its target:
+// os.Root has no Lchtimes.
+func lchtimes(at *os.Root, base string, mtime time.Time) error {
+	d, err := at.Open(".")
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	t := unix.NsecToTimespec(mtime.UnixNano())
+	if err := unix.UtimesNanoAt(int(d.Fd()), base, []unix.Timespec{t, t}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("set the mtime: %w", err)
 	}
 	return nil
 }

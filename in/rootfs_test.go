@@ -154,7 +154,8 @@ var _ = Describe("format rootfs", func() {
 			imagetest.File("private", "x").WithMode(0o600),
 			imagetest.CharDevice("dev-null", 1, 3),
 			imagetest.BlockDevice("sda", 8, 0),
-			imagetest.Fifo("pipe"),
+			imagetest.Fifo("pipe").WithModTime(mtime),
+			imagetest.Symlink("link", "ro/suid").WithModTime(mtime.Add(time.Hour)),
 		), layer(imagetest.Gzip, imagetest.File("ro/later", "written into a read-only directory")))
 		suid := lstat(rootfs(res, "ro/suid"))
 		Expect(suid.Mode() & (os.ModePerm | os.ModeSetuid)).To(Equal(os.ModeSetuid | 0o755))
@@ -171,6 +172,9 @@ var _ = Describe("format rootfs", func() {
 		Expect(rootfs(res, "dev-null")).NotTo(BeAnExistingFile())
 		Expect(rootfs(res, "sda")).NotTo(BeAnExistingFile())
 		Expect(lstat(rootfs(res, "pipe")).Mode().Type()).To(Equal(os.ModeNamedPipe))
+		Expect(lstat(rootfs(res, "pipe")).ModTime().Equal(mtime)).To(BeTrue())
+		Expect(lstat(rootfs(res, "link")).ModTime().Equal(mtime.Add(time.Hour))).To(BeTrue(), "a symlink's own mtime")
+		Expect(lstat(rootfs(res, "ro/suid")).ModTime().Equal(mtime)).To(BeTrue(), "not its target's")
 	})
 
 	// asNobody runs a full download of digest as user nobody into dest, a
