@@ -117,9 +117,12 @@ func (h *Hook) Classify(ctx context.Context, step GetStep) (Decision, error) {
 		return d, nil
 	}
 	// The same precedence as in's, from the same function.
-	mode, modeWhy := resource.ChooseMode(
+	mode, modeWhy, err := resource.ChooseMode(
 		resource.GetParams{FetchArtifact: stepFetch, SkipDownload: skipDownload != nil && *skipDownload},
 		resource.Source{FetchArtifact: srcFetch}, true)
+	if err != nil {
+		return Decision{}, err
+	}
 	if srcWhere == "defaults."+ControlParamFetchArtifact {
 		modeWhy = strings.Replace(modeWhy, "source.fetch_artifact", "defaults.fetch_artifact (the type's)", 1)
 	}

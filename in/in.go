@@ -73,7 +73,10 @@ func Run(ctx context.Context, req resource.InRequest, dest string, opts ...Optio
 	if dest == "" {
 		return resource.VersionResponse{}, errors.New("in needs its destination directory as its first argument, as Concourse passes it")
 	}
-	mode, why := resource.ChooseMode(req.Params, req.Source, o.k8s)
+	mode, why, err := resource.ChooseMode(req.Params, req.Source, o.k8s)
+	if err != nil {
+		return resource.VersionResponse{}, err
+	}
 	o.log.Infof("%s: %s", mode, why)
 
 	if err := os.MkdirAll(dest, 0o755); err != nil {

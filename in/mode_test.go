@@ -54,6 +54,44 @@ var _ = Describe("mode selection", func() {
 		Entry("a Kubernetes pod means reference only", nil, nil, []string{inPod}, false, "KUBERNETES_SERVICE_HOST"),
 		Entry("any other runtime means a full download", nil, nil, nil, true, "not a Kubernetes pod"),
 	)
+
+	DescribeTable("an explicit format asks for the image's bytes, even in a Kubernetes pod",
+		func(params, source map[string]any, want string, why string) {
+			src := map[string]any{"repository": repo}
+			for k, v := range source {
+				src[k] = v
+			}
+			res := runIn(request{Source: src, Params: params, Version: resource.Version{Tag: "1.0", Digest: digest}}, inPod)
+			Expect(res.code).To(Equal(0), res.stderr)
+			Expect(res.firstLine()).To(HavePrefix("full download: "))
+			Expect(res.firstLine()).To(ContainSubstring(why))
+			Expect(filepath.Join(res.dest, want)).To(BeAnExistingFile())
+		},
+		Entry("rootfs", map[string]any{"format": "rootfs"}, nil, "rootfs/hello", `params.format is "rootfs"`),
+		Entry("oci", map[string]any{"format": "oci"}, nil, "image.tar", `params.format is "oci"`),
+		Entry("oci-layout beats source false", map[string]any{"format": "oci-layout"},
+			map[string]any{"fetch_artifact": false}, "oci/index.json", `params.format is "oci-layout"`),
+		Entry("fetch_artifact true says why itself", map[string]any{"format": "oci", "fetch_artifact": true}, nil, "image.tar", "params.fetch_artifact is true"),
+	)
+
+	It("writes the reference only for skip_download with a format, as registry-image skips the download", func() {
+		res := runIn(request{Source: map[string]any{"repository": repo}, Params: map[string]any{"skip_download": true, "format": "oci"},
+			Version: resource.Version{Tag: "1.0", Digest: digest}})
+		Expect(res.code).To(Equal(0), res.stderr)
+		Expect(res.firstLine()).To(HavePrefix(`reference only: params.skip_download is true, so params.format "oci" is not written`))
+		Expect(tree(res.dest)).To(ConsistOf("repository", "tag", "digest"))
+	})
+
+	It("refuses fetch_artifact: false with a format in one line naming which to drop, before any request", func() {
+		reg.reset()
+		res := runIn(request{Source: map[string]any{"repository": repo}, Params: map[string]any{"fetch_artifact": false, "format": "oci"},
+			Version: resource.Version{Tag: "1.0", Digest: digest}}, inPod)
+		Expect(res.code).NotTo(Equal(0))
+		Expect(res.stdout).To(BeEmpty())
+		Expect(res.stderr).To(MatchRegexp(`^error: [^\n]*params.fetch_artifact[^\n]*drop format[^\n]*drop fetch_artifact[^\n]*\n$`))
+		Expect(reg.requestsTo()).To(BeEmpty())
+		Expect(tree(res.dest)).To(BeEmpty())
+	})
 })
 
 var _ = Describe("reference only", func() {

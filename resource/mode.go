@@ -1,5 +1,7 @@
 package resource
 
+import "fmt"
+
 // Mode is what in does with a version: write its reference only, or
 // download the image.
 type Mode int
@@ -19,24 +21,38 @@ func (m Mode) String() string {
 }
 
 // ChooseMode applies DESIGN.md's precedence: the step's fetch_artifact, then
-// its skip_download, then the source's fetch_artifact (which carries a
-// type's defaults, merged in by Concourse), then the runtime: reference only
-// in a Kubernetes pod, a full download anywhere else. The reason names the
-// setting that decided, for the first line of in's log.
-func ChooseMode(params GetParams, src Source, inKubernetesPod bool) (Mode, string) {
+// its skip_download, then its format (a format named on the step asks for
+// the image's bytes, as fetch_artifact: true does), then the source's
+// fetch_artifact (which carries a type's defaults, merged in by Concourse),
+// then the runtime: reference only in a Kubernetes pod, a full download
+// anywhere else. The reason names the setting that decided, for the first
+// line of in's log. A step that sets fetch_artifact: false and a format asks
+// for both modes at once: that is an error naming which to drop.
+//
+// skip_download: true with a format is reference only, as registry-image,
+// which skips the download whatever the format says.
+func ChooseMode(params GetParams, src Source, inKubernetesPod bool) (Mode, string, error) {
+	format := params.Format
 	switch {
 	case params.FetchArtifact != nil && *params.FetchArtifact:
-		return FullDownload, "params.fetch_artifact is true"
+		return FullDownload, "params.fetch_artifact is true", nil
+	case params.FetchArtifact != nil && format != "":
+		return 0, "", fieldErrorf("params.fetch_artifact",
+			"it is false, which writes the reference only, but params.format %q asks for the image's bytes: drop format to get the reference, or drop fetch_artifact to download the image", format)
 	case params.FetchArtifact != nil:
-		return ReferenceOnly, "params.fetch_artifact is false"
+		return ReferenceOnly, "params.fetch_artifact is false", nil
+	case params.SkipDownload && format != "":
+		return ReferenceOnly, fmt.Sprintf("params.skip_download is true, so params.format %q is not written (registry-image skips the download the same way)", format), nil
 	case params.SkipDownload:
-		return ReferenceOnly, "params.skip_download is true"
+		return ReferenceOnly, "params.skip_download is true", nil
+	case format != "":
+		return FullDownload, fmt.Sprintf("params.format is %q, which asks for the image's bytes as fetch_artifact: true does", format), nil
 	case src.FetchArtifact != nil && *src.FetchArtifact:
-		return FullDownload, "source.fetch_artifact is true"
+		return FullDownload, "source.fetch_artifact is true", nil
 	case src.FetchArtifact != nil:
-		return ReferenceOnly, "source.fetch_artifact is false"
+		return ReferenceOnly, "source.fetch_artifact is false", nil
 	case inKubernetesPod:
-		return ReferenceOnly, "fetch_artifact is not set and this runs in a Kubernetes pod (KUBERNETES_SERVICE_HOST is set), where kubelet pulls images itself"
+		return ReferenceOnly, "fetch_artifact is not set and this runs in a Kubernetes pod (KUBERNETES_SERVICE_HOST is set), where kubelet pulls images itself", nil
 	}
-	return FullDownload, "fetch_artifact is not set and this is not a Kubernetes pod, so the image is downloaded as registry-image would"
+	return FullDownload, "fetch_artifact is not set and this is not a Kubernetes pod, so the image is downloaded as registry-image would", nil
 }
