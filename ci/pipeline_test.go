@@ -29,7 +29,7 @@ var _ = Describe("ci/pipeline.yml", func() {
 
 	BeforeEach(func() {
 		p = pipeline{}
-		loadStrict("pipeline.yml", &p)
+		loadPipeline("pipeline.yml", &p)
 		repoRoot = ".."
 		resources, types, jobs = map[string]resource{}, map[string]resourceType{}, map[string]job{}
 		for _, t := range p.ResourceTypes {

@@ -10,15 +10,21 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/refimage/refimage/hook"
 )
 
 // BaseTypeMetadata is resource_metadata.json, which a classic Concourse
 // worker reads for each directory under its resource-types directory.
+// Produces is not Concourse's: its worker decodes the file leniently and
+// ignores it, and a runtime can read it to know that the type's gets
+// produce a registry image (as it reads refimage's image label).
 type BaseTypeMetadata struct {
 	Type                 string `json:"type"`
 	Version              string `json:"version"`
 	Privileged           bool   `json:"privileged"`
 	UniqueVersionHistory bool   `json:"unique_version_history"`
+	Produces             string `json:"produces"`
 }
 
 // Files of a base-type bundle.
@@ -37,7 +43,7 @@ func WriteBaseType(dir string, img v1.Image, typeName, version, reference string
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write base type: %w", err)
 	}
-	meta, err := json.MarshalIndent(BaseTypeMetadata{Type: typeName, Version: version}, "", "  ")
+	meta, err := json.MarshalIndent(BaseTypeMetadata{Type: typeName, Version: version, Produces: hook.ProducesRegistryImage}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("write base type: %w", err)
 	}

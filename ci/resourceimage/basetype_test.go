@@ -17,13 +17,14 @@ import (
 )
 
 var _ = Describe("the base-type bundle", func() {
-	It("has metadata a classic worker parses: the type, the version, unprivileged", func() {
+	It("has metadata a classic worker parses: the type, the version, unprivileged; and produces, for a runtime to read", func() {
 		b, err := os.ReadFile(filepath.Join(first.baseType, "resource_metadata.json"))
 		Expect(err).NotTo(HaveOccurred())
 		var meta map[string]any
 		Expect(json.Unmarshal(b, &meta)).To(Succeed())
 		Expect(meta).To(Equal(map[string]any{
 			"type": "registry-image", "version": version, "privileged": false, "unique_version_history": false,
+			"produces": "registry-image",
 		}))
 	})
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -27,18 +26,10 @@ type getRow struct {
 	InputOf  []string `json:"input_of"`
 }
 
-// Decisions explain prints.
-const (
-	decisionSkip    = "skip pod"
-	decisionPod     = "pod"
-	decisionRunTime = "at run time"
-	decisionError   = "error"
-)
-
-// explain lists every get step of p, in file order. It reads no image, so
-// the label rule is reported as not looked up; ((vars)) are left alone.
-func explain(ctx context.Context, p *pipeline) []getRow {
-	h := hook.New(hook.WithLabeler(nil))
+// explain lists every get step of p, in file order. Custom types' image
+// labels are looked up only when labels is true; ((vars)) are left alone.
+func explain(ctx context.Context, p *pipeline, labels bool) []getRow {
+	d := newDecider(p.ResourceTypes, labels)
 	resources := map[string]hook.Resource{}
 	for _, r := range p.Resources {
 		resources[r.Name] = r
@@ -62,19 +53,7 @@ func explain(ctx context.Context, p *pipeline) []getRow {
 			r := resources[row.Resource]
 			row.Job, row.Type = j.Name, r.Type
 			row.ImageOf, row.InputOf = orEmpty(imageOf[row.Get]), orEmpty(inputOf[row.Get])
-			d, err := h.Classify(ctx, hook.GetStep{Resource: r, ResourceTypes: p.ResourceTypes, Params: params})
-			var unevaluated *hook.UnevaluatedError
-			switch {
-			case errors.As(err, &unevaluated):
-				row.Decision = decisionRunTime
-				row.Reason = fmt.Sprintf("%s is %s, known only once credentials are evaluated", unevaluated.Field, unevaluated.Var)
-			case err != nil:
-				row.Decision, row.Reason = decisionError, err.Error()
-			case d.Skip:
-				row.Decision, row.Reason = decisionSkip, strings.TrimPrefix(d.Reason, "no pod: ")
-			default:
-				row.Decision, row.Reason = decisionPod, strings.TrimPrefix(d.Reason, "run a pod: ")
-			}
+			row.Decision, row.Reason = d.decide(ctx, hook.GetStep{Resource: r, ResourceTypes: p.ResourceTypes, Params: params})
 			rows = append(rows, row)
 		})
 	}

@@ -31,9 +31,9 @@ var _ = Describe("refimage explain", func() {
 			Expect(string(s.Out.Contents())).To(Equal(string(want)))
 			Expect(s.Err.Contents()).To(BeEmpty())
 		},
-		Entry("a build-and-test pipeline", "app.yml", "app.golden.txt"),
-		Entry("a build-and-test pipeline, as JSON", "app.yml", "app.golden.json", "--json"),
-		Entry("the rules ad-hoc implementations get wrong", "edge.yml", "edge.golden.txt"),
+		Entry("a build-and-test pipeline, for a runtime whose schema has produces", "app.yml", "app.golden.txt", "--schema-has-produces"),
+		Entry("a build-and-test pipeline, as JSON", "app.yml", "app.golden.json", "--json", "--schema-has-produces"),
+		Entry("the rules ad-hoc implementations get wrong", "edge.yml", "edge.golden.txt", "--schema-has-produces"),
 	)
 
 	DescribeTable("malformed pipelines: one line with the file and line, nothing on stdout",

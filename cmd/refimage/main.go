@@ -2,7 +2,7 @@
 // and to pipeline authors:
 //
 //	refimage resolve < request.json    decision, files, reference, objects
-//	refimage explain [--json] PIPELINE.yml
+//	refimage explain [--json] [--labels] [--schema-has-produces] PIPELINE.yml
 package main
 
 import (
@@ -18,8 +18,13 @@ import (
 
 const usage = `usage:
   refimage resolve < REQUEST.json     decide a get step and resolve it with no pod
-  refimage explain [--json] PIPELINE.yml
-                                      for every get step: pod or not, why, and its users`
+  refimage explain [--json] [--labels] [--schema-has-produces] PIPELINE.yml
+                                      for every get step: pod or not, why, and its users;
+                                      the pipeline is read as stock Concourse reads it
+    --json                            rows as JSON
+    --labels                          look custom types' image labels up in their registries
+    --schema-has-produces             the runtime's pipeline schema has produces (stock
+                                      Concourse and JetBridge reject it)`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -54,12 +59,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	asJSON := false
+	asJSON, producesKey, labels := false, false, false
 	var file string
 	for _, a := range args {
 		switch {
 		case a == "--json":
 			asJSON = true
+		case a == "--schema-has-produces":
+			producesKey = true
+		case a == "--labels":
+			labels = true
 		case file == "" && len(a) > 0 && a[0] != '-':
 			file = a
 		default:
@@ -76,12 +85,12 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "refimage explain: read pipeline: %v\n", err)
 		return 1
 	}
-	p, err := parsePipeline(file, data)
+	p, err := parsePipeline(file, data, producesKey)
 	if err != nil {
 		fmt.Fprintf(stderr, "refimage explain: %v\n", err)
 		return 1
 	}
-	rows := explain(ctx, p)
+	rows := explain(ctx, p, labels)
 	write := writeTable
 	if asJSON {
 		write = writeJSON

@@ -110,9 +110,19 @@ func (s step) children() []step {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// parsePipeline reads a pipeline file with sigs.k8s.io/yaml; a mistake is
-// reported with its line, found in the YAML node tree.
-func parsePipeline(file string, data []byte) (*pipeline, error) {
+// parsePipeline reads a pipeline file as Concourse does: a key its schema
+// lacks is an error in Concourse's words (produces too, unless producesKey
+// says the runtime's schema has it), then sigs.k8s.io/yaml decodes what
+// explain reads. A mistake is reported with its line, found in the YAML
+// node tree.
+func parsePipeline(file string, data []byte, producesKey bool) (*pipeline, error) {
+	var root yamlv3.Node
+	if yamlv3.Unmarshal(data, &root) == nil {
+		s := schema{producesKey: producesKey}
+		if e := s.check(&root); e != nil {
+			return nil, fmt.Errorf("%s:%d: %s: %s", file, e.line, e.msg, e.hint())
+		}
+	}
 	var p pipeline
 	err := yaml.Unmarshal(data, &p)
 	if err == nil {

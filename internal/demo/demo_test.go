@@ -34,8 +34,9 @@ func TestDemo(t *testing.T) {
 		`"value": "1.2.0 1.2 1 latest"`, // out with bump_aliases
 		"reference only: fetch_artifact is not set and this runs in a Kubernetes pod", // in as a pod
 		"rootfs/etc/greeting", // in with fetch_artifact
-		"test   app-image              app-image  refimage  skip pod", // explain
-		`"image_pull_policy": "IfNotPresent"`,                         // resolve
+		"test   app-image              app-image  refimage  skip pod",  // explain
+		"carries the label io.github.refimage.produces=registry-image", // explain --labels
+		`"image_pull_policy": "IfNotPresent"`,                          // resolve
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the demo's output lacks %q\n%s", want, out)

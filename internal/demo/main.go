@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
+	"github.com/refimage/refimage/hook"
 	"github.com/refimage/refimage/internal/imagetest"
 	"github.com/refimage/refimage/internal/registrytest"
 )
@@ -86,21 +87,28 @@ func run() error {
 	if err := d.get(source, pushed); err != nil {
 		return err
 	}
-	return d.hook(repo, pushed)
+	typeRepo := reg.Repo("refimage/refimage")
+	labelled := imagetest.Spec{Labels: map[string]string{hook.ProducesLabel: hook.ProducesRegistryImage}}
+	if _, err := imagetest.Push(typeRepo+":1", imagetest.MustImage(labelled), reg.RemoteOptions()...); err != nil {
+		return fmt.Errorf("push the demo type's image: %w", err)
+	}
+	return d.hook(repo, typeRepo, pushed)
 }
 
 // demoPipeline is a two-job pipeline: build pushes the image, test gets it
 // with passed: [build] and runs a task in it that also takes it as input.
+// The type's image, like refimage's, carries the label
+// io.github.refimage.produces=registry-image: no produces: key, which stock
+// Concourse rejects.
 const demoPipeline = `resource_types:
 - name: refimage
   type: registry-image
-  source: {repository: ghcr.io/refimage/refimage}
-  produces: registry-image
+  source: {repository: %[2]s, tag: "1", insecure: true}
 
 resources:
 - name: app-image
   type: refimage
-  source: {repository: %s, insecure: true}
+  source: {repository: %[1]s, insecure: true}
 
 jobs:
 - name: build
@@ -125,14 +133,15 @@ jobs:
 `
 
 // hook explains the pipeline and resolves its get with no pod, as a
-// Kubernetes runtime would through the hook.
-func (d *demo) hook(repo string, version json.RawMessage) error {
+// Kubernetes runtime would through the hook. typeRepo holds the custom
+// type's image, labelled as refimage's own image is.
+func (d *demo) hook(repo, typeRepo string, version json.RawMessage) error {
 	pipeline := filepath.Join(d.bin, "pipeline.yml")
-	if err := os.WriteFile(pipeline, fmt.Appendf(nil, demoPipeline, repo), 0o644); err != nil {
+	if err := os.WriteFile(pipeline, fmt.Appendf(nil, demoPipeline, repo, typeRepo), 0o644); err != nil {
 		return fmt.Errorf("write demo pipeline: %w", err)
 	}
-	heading("refimage explain pipeline.yml: which gets need a pod, and who uses them")
-	explain := exec.Command(filepath.Join(d.bin, "refimage"), "explain", pipeline)
+	heading("refimage explain --labels pipeline.yml: which gets need a pod, and who uses them (the type image's label read from the registry)")
+	explain := exec.Command(filepath.Join(d.bin, "refimage"), "explain", "--labels", pipeline)
 	explain.Stdout, explain.Stderr = os.Stdout, os.Stderr
 	if err := explain.Run(); err != nil {
 		return fmt.Errorf("refimage explain: %w", err)
