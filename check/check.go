@@ -44,6 +44,9 @@ func Run(ctx context.Context, req resource.CheckRequest, opts ...Option) (resour
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if notice := req.Source.ContentTrustNotice(); notice != "" {
+		o.log.Warn(notice)
+	}
 	mirror, hasMirror, err := req.Source.Mirror()
 	if err != nil {
 		return nil, err

@@ -35,7 +35,6 @@ var _ = Describe("check's failures", func() {
 		Entry("invalid regex", `{"source":{"repository":"r","tag_regex":"(["}}`, "source.tag_regex"),
 		Entry("invalid constraint", `{"source":{"repository":"r","semver_constraint":">>1"}}`, "source.semver_constraint"),
 		Entry("ECR fields without aws_region", `{"source":{"repository":"r","aws_access_key_id":"AKIA"}}`, "source.aws_region: is required with source.aws_access_key_id"),
-		Entry("content trust", `{"source":{"repository":"r","content_trust":{}}}`, "Notary v1"),
 	)
 
 	It("names an unreachable registry", func() {

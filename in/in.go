@@ -78,6 +78,9 @@ func Run(ctx context.Context, req resource.InRequest, dest string, opts ...Optio
 		return resource.VersionResponse{}, err
 	}
 	o.log.Infof("%s: %s", mode, why)
+	if notice := req.Source.ContentTrustNotice(); notice != "" {
+		o.log.Warn(notice)
+	}
 
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return resource.VersionResponse{}, fmt.Errorf("create destination %s: %w", dest, err)

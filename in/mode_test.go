@@ -94,6 +94,28 @@ var _ = Describe("mode selection", func() {
 	})
 })
 
+var _ = Describe("source.content_trust", func() {
+	DescribeTable("is ignored by in, as registry-image ignores it outside put, in one stderr line after the mode",
+		func(env []string, want string) {
+			reg := newFakeRegistry()
+			repo := reg.repo("app")
+			digest := push(repo, "1.0", image(layer(imagetest.Gzip, imagetest.File("hello", "world"))))
+			src := map[string]any{"repository": repo, "content_trust": map[string]any{
+				"server": "https://notary.example", "repository_key_id": "id", "repository_passphrase": "PASS-ct-456"}}
+			res := runIn(request{Source: src, Version: resource.Version{Tag: "1.0", Digest: digest}}, env...)
+			Expect(res.code).To(Equal(0), res.stderr)
+			Expect(res.file(want)).NotTo(BeEmpty())
+			lines := strings.Split(res.stderr, "\n")
+			Expect(lines[0]).To(MatchRegexp(`^(reference only|full download): `))
+			Expect(lines[1]).To(Equal("warning: source.content_trust is ignored: it only signs what put pushes (Notary v1), which refimage's put refuses"))
+			Expect(strings.Count(res.stderr, "content_trust")).To(Equal(1))
+			Expect(res.stderr).NotTo(ContainSubstring("PASS-ct-456"))
+		},
+		Entry("reference only", []string{inPod}, "digest"),
+		Entry("full download", nil, "rootfs/hello"),
+	)
+})
+
 var _ = Describe("reference only", func() {
 	var reg *fakeRegistry
 	var repo, digest, configDigest string

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -156,6 +157,17 @@ var _ = Describe("params.image", func() {
 			writeTarball(dir, "a.tar", randomImage())
 			writeTarball(dir, "b.tar", randomImage())
 			expectFailure(put("*.tar"), `"*.tar" matches 2 paths (a.tar, b.tar)`)
+			expectNothingPushed()
+		})
+
+		It("refuses source.content_trust before any push, in one line, printing none of its keys", func() {
+			writeTarball(dir, "image.tar", randomImage())
+			src["content_trust"] = map[string]any{"server": "https://notary.example", "repository_key_id": "id",
+				"repository_key": "KEY-ct-123", "repository_passphrase": "PASS-ct-456"}
+			r := put("image.tar")
+			expectFailure(r, "source.content_trust", "Notary v1 signing is not supported")
+			Expect(r.stderr).NotTo(Or(ContainSubstring("KEY-ct-123"), ContainSubstring("PASS-ct-456")))
+			Expect(strings.Count(strings.TrimSpace(r.stderr), "\n")).To(Equal(0), "one line: %s", r.stderr)
 			expectNothingPushed()
 		})
 

@@ -57,12 +57,13 @@ var _ = Describe("Decode", func() {
 		Entry("bad constraint", `{"source":{"repository":"r","semver_constraint":"not a constraint"}}`, "source.semver_constraint"),
 		Entry("mirror without host", `{"source":{"repository":"r","registry_mirror":{}}}`, "source.registry_mirror.host"),
 		Entry("bad CA", `{"source":{"repository":"r","ca_certs":["nope"]}}`, "source.ca_certs[0]"),
-		Entry("content_trust", `{"source":{"repository":"r","content_trust":{"server":"x"}}}`, "Notary v1 signing is out of scope"),
 		Entry("fetch_artifact not a bool", `{"source":{"repository":"r","fetch_artifact":"yes"}}`, `"source.fetch_artifact" must be true or false`),
 		Entry("debug not a bool", `{"source":{"repository":"r","debug":1}}`, `"source.debug" must be true or false`),
 	)
 
 	Describe("in and out requests", func() {
+		var checkReq resource.CheckRequest
+		var inReq resource.InRequest
 		DescribeTable("rejects what in or out cannot use",
 			func(req any, body, want string) {
 				err := resource.Decode(strings.NewReader(body), req)
@@ -73,6 +74,22 @@ var _ = Describe("Decode", func() {
 			Entry("in with fetch_artifact string", &resource.InRequest{}, `{"source":{"repository":"r"},"params":{"fetch_artifact":"true"},"version":{"digest":"sha256:a"}}`, `"params.fetch_artifact" must be true or false`),
 			Entry("out without image", &resource.OutRequest{}, `{"source":{"repository":"r"},"params":{}}`, "params.image: it is required"),
 			Entry("out with tag_prefix alone", &resource.OutRequest{}, `{"source":{"repository":"r"},"params":{"image":"i.tar","tag_prefix":"v"}}`, "params.tag_prefix"),
+			Entry("out with content_trust", &resource.OutRequest{}, `{"source":{"repository":"r","content_trust":{"server":"x"}},"params":{"image":"i.tar"}}`, "source.content_trust: Notary v1 signing is not supported"),
 		)
+
+		DescribeTable("accepts content_trust where registry-image ignores it, with a notice",
+			func(req interface{ Secrets() []string }, body string, source func() resource.Source) {
+				Expect(resource.Decode(strings.NewReader(body), req)).To(Succeed())
+				Expect(source().ContentTrustNotice()).To(HavePrefix("source.content_trust is ignored"))
+			},
+			Entry("check", &checkReq, `{"source":{"repository":"r","content_trust":{"server":"x","repository_passphrase":"p"}}}`, func() resource.Source { return checkReq.Source }),
+			Entry("in", &inReq, `{"source":{"repository":"r","content_trust":{"server":"x"}},"version":{"digest":"sha256:a"}}`, func() resource.Source { return inReq.Source }),
+		)
+
+		It("gives no notice without content_trust, or with null", func() {
+			Expect(resource.Decode(strings.NewReader(`{"source":{"repository":"r","content_trust":null}}`), &checkReq)).To(Succeed())
+			Expect(checkReq.Source.ContentTrustNotice()).To(BeEmpty())
+			Expect(resource.Source{Repository: "r"}.ContentTrustNotice()).To(BeEmpty())
+		})
 	})
 })

@@ -76,6 +76,9 @@ func (r OutRequest) Validate() error {
 	if err := r.Source.Validate(); err != nil {
 		return err
 	}
+	if err := r.Source.validateContentTrust(); err != nil {
+		return err
+	}
 	return r.Params.Validate()
 }
 

@@ -41,8 +41,9 @@ type Source struct {
 
 	Debug bool `json:"debug,omitempty"`
 
-	// Recognised so that a registry-image source decodes, and refused with a
-	// clear message: Notary v1 is out of scope.
+	// Recognised so that a registry-image source decodes: check and in
+	// ignore it, as registry-image does outside put, and out refuses it with
+	// a clear message, since Notary v1 signing is out of scope.
 	ContentTrust json.RawMessage `json:"content_trust,omitempty"`
 	// Amazon ECR and Azure ACR, which need resource.WithResolver with the
 	// cloud subpackage's resolver.
@@ -127,10 +128,30 @@ func (s Source) Validate() error {
 			return fieldErrorf(fmt.Sprintf("source.ca_certs[%d]", i), "%v: give PEM text that starts with -----BEGIN CERTIFICATE-----", err)
 		}
 	}
-	if len(s.ContentTrust) > 0 && string(s.ContentTrust) != "null" {
-		return fieldErrorf("source.content_trust", "not supported: Notary v1 signing is out of scope for refimage; remove content_trust")
-	}
 	return s.validateCloud()
+}
+
+// hasContentTrust reports a content_trust that is set (null is not).
+func (s Source) hasContentTrust() bool {
+	return len(s.ContentTrust) > 0 && string(s.ContentTrust) != "null"
+}
+
+// ContentTrustNotice is the line check and in log when source.content_trust
+// is set, and "" when it is not: registry-image reads it only in put, so
+// its check and get ignore it, and so do refimage's.
+func (s Source) ContentTrustNotice() string {
+	if !s.hasContentTrust() {
+		return ""
+	}
+	return "source.content_trust is ignored: it only signs what put pushes (Notary v1), which refimage's put refuses"
+}
+
+// validateContentTrust refuses content_trust where it would be used: put.
+func (s Source) validateContentTrust() error {
+	if s.hasContentTrust() {
+		return fieldErrorf("source.content_trust", "Notary v1 signing is not supported: refimage cannot sign what put pushes; remove content_trust from the source of this put (check and get ignore it)")
+	}
+	return nil
 }
 
 func checkPEM(text string) error {
@@ -166,6 +187,26 @@ func (s Source) Secrets() []string {
 	}
 	if s.RegistryMirror != nil && s.RegistryMirror.Password != "" {
 		out = append(out, s.RegistryMirror.Password)
+	}
+	return append(out, s.contentTrustSecrets()...)
+}
+
+// contentTrustSecrets are registry-image's content_trust keys and
+// passphrase: ignored, but never to be printed either.
+func (s Source) contentTrustSecrets() []string {
+	var ct struct {
+		Key        string `json:"repository_key"`
+		Passphrase string `json:"repository_passphrase"`
+		TLSKey     string `json:"tls_key"`
+	}
+	if !s.hasContentTrust() || json.Unmarshal(s.ContentTrust, &ct) != nil {
+		return nil
+	}
+	var out []string
+	for _, v := range []string{ct.Key, ct.Passphrase, ct.TLSKey} {
+		if v != "" {
+			out = append(out, v)
+		}
 	}
 	return out
 }

@@ -38,6 +38,7 @@ var _ = Describe("Source", func() {
 		Entry("none", resource.Source{Repository: "r"}, []string{}),
 		Entry("password", resource.Source{Credentials: resource.Credentials{Username: "u", Password: "pw"}}, []string{"pw"}),
 		Entry("mirror password", resource.Source{RegistryMirror: &resource.RegistryMirror{Host: "m", Credentials: resource.Credentials{Password: "mpw"}}}, []string{"mpw"}),
+		Entry("content_trust keys, ignored but never printed", resource.Source{ContentTrust: []byte(`{"server":"s","repository_key_id":"id","repository_key":"KEY","repository_passphrase":"PASS","tls_key":"TLS"}`)}, []string{"KEY", "PASS", "TLS"}),
 	)
 
 	It("defaults the platform field by field", func() {
