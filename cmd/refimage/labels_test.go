@@ -6,32 +6,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 )
-
-// pushLabelled pushes a random image carrying labels to ref.
-func pushLabelled(ref string, labels map[string]string) v1.Hash {
-	img, err := random.Image(64, 1)
-	Expect(err).NotTo(HaveOccurred())
-	cf, err := img.ConfigFile()
-	Expect(err).NotTo(HaveOccurred())
-	cf = cf.DeepCopy()
-	cf.Config.Labels = labels
-	img, err = mutate.ConfigFile(img, cf)
-	Expect(err).NotTo(HaveOccurred())
-	r, err := name.ParseReference(ref)
-	Expect(err).NotTo(HaveOccurred())
-	Expect(remote.Write(r, img)).To(Succeed())
-	d, err := img.Digest()
-	Expect(err).NotTo(HaveOccurred())
-	return d
-}
 
 var _ = Describe("refimage explain --labels (ggcr's in-process registry)", func() {
 	var file, labelled, unlabelled string

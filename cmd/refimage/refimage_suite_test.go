@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	. "github.com/onsi/ginkgo/v2"
@@ -42,9 +43,20 @@ func startRegistry() string {
 	return strings.TrimPrefix(srv.URL, "http://")
 }
 
-func push(ref string) v1.Hash {
+func push(ref string) v1.Hash { return pushLabelled(ref, nil) }
+
+// pushLabelled pushes a random image carrying labels to ref.
+func pushLabelled(ref string, labels map[string]string) v1.Hash {
 	img, err := random.Image(64, 1)
 	Expect(err).NotTo(HaveOccurred())
+	if labels != nil {
+		cf, err := img.ConfigFile()
+		Expect(err).NotTo(HaveOccurred())
+		cf = cf.DeepCopy()
+		cf.Config.Labels = labels
+		img, err = mutate.ConfigFile(img, cf)
+		Expect(err).NotTo(HaveOccurred())
+	}
 	r, err := name.ParseReference(ref)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(remote.Write(r, img)).To(Succeed())

@@ -9,6 +9,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
 
 	"github.com/refimage/refimage/internal/concoursetest"
 )
@@ -37,10 +38,9 @@ func markdown(rel string) (string, []concoursetest.Block) {
 var refimagePath string
 
 var _ = SynchronizedBeforeSuite(func() []byte {
-	bin := filepath.Join(os.TempDir(), "readme-refimage")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/refimage")
-	build.Dir = root()
-	out, err := build.CombinedOutput()
-	Expect(err).NotTo(HaveOccurred(), string(out))
-	return []byte(bin)
+	p, err := gexec.Build("github.com/refimage/refimage/cmd/refimage")
+	Expect(err).NotTo(HaveOccurred())
+	return []byte(p)
 }, func(p []byte) { refimagePath = string(p) })
+
+var _ = SynchronizedAfterSuite(func() {}, gexec.CleanupBuildArtifacts)
