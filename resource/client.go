@@ -27,11 +27,13 @@ type Client struct {
 
 	auth    authn.Authenticator
 	expires time.Time
+	rt      http.RoundTripper
 }
 
 type options struct {
 	base      http.RoundTripper
 	retry     RetryPolicy
+	stall     time.Duration
 	platform  *Platform
 	push      bool
 	userAgent string
@@ -49,6 +51,11 @@ func WithTransport(rt http.RoundTripper) Option { return func(o *options) { o.ba
 
 // WithRetryPolicy replaces the default retry policy for 429 and 5xx answers.
 func WithRetryPolicy(p RetryPolicy) Option { return func(o *options) { o.retry = p } }
+
+// WithStallTimeout sets how long a request may move no byte before it is
+// abandoned and retried (default DefaultStallTimeout; zero or less turns
+// stall detection off). Tests shorten it.
+func WithStallTimeout(d time.Duration) Option { return func(o *options) { o.stall = d } }
 
 // WithPlatform overrides the source's platform (in's params.platform).
 func WithPlatform(p *Platform) Option { return func(o *options) { o.platform = p } }
@@ -68,7 +75,7 @@ func WithJobs(n int) Option { return func(o *options) { o.jobs = n } }
 // calls that follow spend no request on auth. Errors are classified (see
 // Explain) and name the registry.
 func NewClient(ctx context.Context, src Source, opts ...Option) (*Client, error) {
-	o := options{retry: DefaultRetryPolicy, userAgent: "refimage", jobs: 4, warn: func(string, ...any) {}, resolver: StaticResolver{}}
+	o := options{retry: DefaultRetryPolicy, stall: DefaultStallTimeout, userAgent: "refimage", jobs: 4, warn: func(string, ...any) {}, resolver: StaticResolver{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -88,6 +95,11 @@ func NewClient(ctx context.Context, src Source, opts ...Option) (*Client, error)
 	if auth == nil {
 		auth = authn.Anonymous
 	}
+	// One retry policy: this transport retries every request it can send
+	// again; ggcr's remote retries only the operations it cannot (see
+	// RetryOperation), and its own transport retries are off because rt
+	// below is a *transport.Wrapper.
+	base = &stallTransport{inner: base, after: o.stall}
 	base = &retryTransport{inner: base, policy: o.retry, warn: o.warn}
 	base = transport.NewUserAgent(base, o.userAgent)
 
@@ -107,9 +119,12 @@ func NewClient(ctx context.Context, src Source, opts ...Option) (*Client, error)
 			remote.WithTransport(rt),
 			remote.WithPlatform(v1.Platform{OS: p.OS, Architecture: p.Architecture}),
 			remote.WithJobs(o.jobs),
+			remote.WithRetryPredicate(RetryOperation),
+			remote.WithRetryBackoff(o.retry.backoff()),
 		},
 		auth:    auth,
 		expires: ep.Expires,
+		rt:      rt,
 	}, nil
 }
 

@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // RetryPolicy bounds how a registry's 429 and 5xx answers and broken
@@ -53,7 +56,10 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			req.Body = body
 		}
 		resp, err := t.inner.RoundTrip(req)
-		last := attempt >= t.policy.Attempts || !canReplay || req.Context().Err() != nil
+		if !canReplay {
+			return t.once(req, resp, err)
+		}
+		last := attempt >= t.policy.Attempts || req.Context().Err() != nil
 		switch {
 		case err != nil && (last || !transientNetError(err)):
 			return resp, err
@@ -84,6 +90,67 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		wait *= 2
 	}
+}
+
+// once ends a request whose body cannot be sent again (a streamed blob
+// upload): only its whole operation can be tried again, which ggcr's
+// remote package does when RetryOperation says so. A transient failure is
+// marked for it; a Retry-After is waited out here, once, so that the
+// operation's own backoff does not replace it.
+func (t *retryTransport) once(req *http.Request, resp *http.Response, err error) (*http.Response, error) {
+	if err != nil {
+		if transientNetError(err) {
+			return nil, &unreplayedError{err}
+		}
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusTooManyRequests {
+		return resp, nil
+	}
+	if after, ok := retryAfter(resp.Header.Get("Retry-After")); ok && after <= t.policy.MaxWait {
+		t.warn("%s %s%s: %s; the upload starts again in %s", req.Method, req.URL.Host, req.URL.Path, resp.Status, after)
+		if err := t.policy.Wait(req.Context(), after); err != nil {
+			drain(resp)
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+// unreplayedError is a transient failure of a request that the retry
+// transport could not send again.
+type unreplayedError struct{ err error }
+
+func (e *unreplayedError) Error() string { return e.err.Error() }
+func (e *unreplayedError) Unwrap() error { return e.err }
+
+// RetryOperation is the predicate ggcr's remote package retries a whole
+// operation with (an upload: start, send, commit). The retry transport has
+// already tried every request it could send again, so only a request it
+// could not is left: a streamed upload that broke off, stalled, or got a
+// 429 or 5xx answer. Retrying anything else would multiply the attempts.
+func RetryOperation(err error) bool {
+	var unreplayed *unreplayedError
+	if errors.As(err, &unreplayed) {
+		return true
+	}
+	var terr *transport.Error
+	if !errors.As(err, &terr) || terr.Request == nil || !retryable(terr.StatusCode) {
+		return false
+	}
+	body := terr.Request.Body
+	return body != nil && body != http.NoBody && terr.Request.GetBody == nil
+}
+
+// backoff is p as ggcr's remote package takes it, for the operations only
+// it can retry.
+func (p RetryPolicy) backoff() remote.Backoff {
+	b := remote.Backoff{Duration: p.Initial, Factor: 2, Jitter: 0.1, Steps: max(p.Attempts, 1), Cap: p.MaxWait}
+	if p.Sleep != nil {
+		// A test's policy does not wait; ggcr cannot be given its Sleep.
+		b.Duration, b.Jitter = 0, 0
+	}
+	return b
 }
 
 // Wait waits d, or until ctx ends, whose error it then returns. A policy
@@ -131,6 +198,7 @@ func drain(resp *http.Response) {
 // transientNetError is true for a connection that broke, not for one that
 // could never be made: an unreachable registry should fail fast.
 func transientNetError(err error) bool {
-	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+	var stall *StallError
+	return errors.As(err, &stall) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }

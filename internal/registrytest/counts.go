@@ -31,6 +31,17 @@ type RequestCounts struct {
 	Forwarded int
 	// Faults counts requests that a Fault applied to.
 	Faults int
+
+	// RangeRequests counts forwarded blob GETs that carried a Range header
+	// (whether or not the proxy passed it on, see WithoutRange).
+	RangeRequests int
+}
+
+// Sent is what a Proxy sent its clients since it started or was last
+// Reset: the body bytes of forwarded answers, and those of blob GETs among
+// them (what a download cost on the wire).
+type Sent struct {
+	Body, Blob int64
 }
 
 // Kind names a class of registry request, as RequestCounts counts them.

@@ -22,6 +22,15 @@ const (
 	// at Offset; length and headers are unchanged, so only verifying the
 	// digest of what was read catches it.
 	CorruptBody
+	// StallBody forwards the request, sends the target's status, headers
+	// and the first Offset bytes of its body, then sends nothing more and
+	// keeps the connection open until the client gives up or the proxy
+	// closes: a registry that stops mid-answer.
+	StallBody
+	// StallRequest reads the first Offset bytes of the request's body, then
+	// reads no more and answers nothing until the client gives up or the
+	// proxy closes: a registry that stops taking an upload.
+	StallRequest
 )
 
 // Fault is a scripted misbehaviour of a Proxy. A request matches when its
@@ -42,9 +51,10 @@ type Fault struct {
 	Header http.Header
 	Body   []byte
 
-	// Offset is, for CutBody, how many body bytes reach the client before
-	// the cut; for CorruptBody, which byte is corrupted (a body no longer
-	// than Offset passes unchanged).
+	// Offset is, for CutBody and StallBody, how many body bytes reach the
+	// client before the cut or stall; for StallRequest, how many bytes of
+	// the request's body the proxy reads; for CorruptBody, which byte is
+	// corrupted (a body no longer than Offset passes unchanged).
 	Offset int64
 }
 
@@ -87,6 +97,8 @@ type bodyFault struct {
 	offset  int64
 	written int64
 	cut     bool
+	// hold blocks a StallBody until the client or the proxy gives up.
+	hold func()
 }
 
 func (w *bodyFault) Write(p []byte) (int, error) {
@@ -102,6 +114,17 @@ func (w *bodyFault) Write(p []byte) (int, error) {
 				return n, err
 			}
 			w.cutConnection()
+			return n, errCut
+		}
+	case StallBody:
+		if left := w.offset - w.written; int64(len(p)) >= left {
+			n, err := w.ResponseWriter.Write(p[:left])
+			w.written += int64(n)
+			_ = http.NewResponseController(w.ResponseWriter).Flush()
+			w.cut = true
+			if err == nil {
+				w.hold()
+			}
 			return n, errCut
 		}
 	case CorruptBody:
@@ -132,6 +155,15 @@ func (w *bodyFault) cutConnection() {
 	_ = conn.Close()
 }
 
+// WriteHeader sends the status at once for a StallBody stalling before
+// the first body byte, so that the client sees the headers.
+func (w *bodyFault) WriteHeader(status int) {
+	w.ResponseWriter.WriteHeader(status)
+	if w.kind == StallBody && w.offset <= 0 {
+		_ = http.NewResponseController(w.ResponseWriter).Flush()
+	}
+}
+
 // Flush lets the reverse proxy flush through the wrapper.
 func (w *bodyFault) Flush() {
 	if !w.cut {
@@ -143,3 +175,21 @@ func (w *bodyFault) Flush() {
 func (w *bodyFault) Unwrap() http.ResponseWriter {
 	return w.ResponseWriter
 }
+
+// countingWriter counts the body bytes that reach the client.
+type countingWriter struct {
+	http.ResponseWriter
+	count func(n int)
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	w.count(n)
+	return n, err
+}
+
+// Flush lets the reverse proxy flush through the wrapper.
+func (w *countingWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

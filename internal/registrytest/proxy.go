@@ -21,6 +21,13 @@ func WithDelay(d time.Duration) ProxyOption {
 	return func(p *Proxy) { p.delay = d }
 }
 
+// WithoutRange makes the proxy drop the Range header of every request it
+// forwards, so that the target answers 200 with the whole body: a registry
+// that ignores Range.
+func WithoutRange() ProxyOption {
+	return func(p *Proxy) { p.ignoreRange = true }
+}
+
 // Proxy is a reverse proxy on 127.0.0.1 in front of a target registry. It
 // counts requests, can delay them, and injects scripted faults.
 //
@@ -33,12 +40,14 @@ func WithDelay(d time.Duration) ProxyOption {
 type Proxy struct {
 	*Registry
 
-	delay   time.Duration
-	rp      *httputil.ReverseProxy
-	closing chan struct{}
+	delay       time.Duration
+	ignoreRange bool
+	rp          *httputil.ReverseProxy
+	closing     chan struct{}
 
 	mu     sync.Mutex
 	counts RequestCounts
+	sent   Sent
 	faults []*Fault
 }
 
@@ -93,11 +102,19 @@ func (p *Proxy) Counts() RequestCounts {
 	return p.counts.clone()
 }
 
+// Sent returns the bytes sent so far.
+func (p *Proxy) Sent() Sent {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sent
+}
+
 // Reset zeroes the counters and drops every pending fault.
 func (p *Proxy) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.counts = RequestCounts{}
+	p.sent = Sent{}
 	p.faults = nil
 }
 
@@ -124,18 +141,47 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	f := p.takeFault(r)
-	if f != nil && f.Kind == RespondStatus {
+	switch {
+	case f != nil && f.Kind == RespondStatus:
 		f.respond(w)
 		return
+	case f != nil && f.Kind == StallRequest:
+		_, _ = io.CopyN(io.Discard, r.Body, f.Offset)
+		p.hold(r)
+		return
 	}
-
+	kind := Classify(r)
 	p.mu.Lock()
 	p.counts.Forwarded++
+	if kind == KindBlobGET && r.Header.Get("Range") != "" {
+		p.counts.RangeRequests++
+	}
 	p.mu.Unlock()
+	if p.ignoreRange {
+		r.Header.Del("Range")
+	}
+	w = &countingWriter{ResponseWriter: w, count: func(n int) { p.countSent(kind, n) }}
 	if f != nil {
-		w = &bodyFault{ResponseWriter: w, kind: f.Kind, offset: f.Offset}
+		w = &bodyFault{ResponseWriter: w, kind: f.Kind, offset: f.Offset, hold: func() { p.hold(r) }}
 	}
 	p.rp.ServeHTTP(w, r)
+}
+
+// hold blocks until r's client goes away or the proxy closes.
+func (p *Proxy) hold(r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-p.closing:
+	}
+}
+
+func (p *Proxy) countSent(k Kind, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sent.Body += int64(n)
+	if k == KindBlobGET {
+		p.sent.Blob += int64(n)
+	}
 }
 
 // wait sleeps for the delay and reports whether to go on: not when the
