@@ -27,6 +27,7 @@ var (
 	}
 	displayKeys           = keys("background_image", "background_filter")
 	buildLogRetentionKeys = keys("builds", "minimum_succeeded_builds", "days")
+	acrossVarKeys         = keys("var", "values", "max_in_flight")
 	taskConfigKeys        = keys("platform", "rootfs_uri", "image_resource", "container_limits", "params", "run", "inputs", "outputs", "caches")
 	jobHooks              = []string{"on_success", "on_failure", "on_abort", "on_error", "ensure"}
 )
@@ -202,6 +203,15 @@ func (s *schema) children(n *yamlv3.Node, path string) {
 				})
 			}
 			eachIndexed(v, func(i int, c *yamlv3.Node) { s.step(c, fmt.Sprintf("%s.in_parallel.steps[%d]", path, i)) })
+		case "across":
+			// Concourse decodes each var strictly while it reads the step.
+			eachItem(v, func(item *yamlv3.Node) {
+				eachPair(item, func(ik, _ *yamlv3.Node) {
+					if !acrossVarKeys[ik.Value] {
+						s.fail(schemaError{line: ik.Line, decoding: true, msg: fmt.Sprintf("malformed across step: json: unknown field %q", ik.Value), key: ik.Value})
+					}
+				})
+			})
 		case "try", "on_success", "on_failure", "on_abort", "on_error", "ensure":
 			s.step(v, path+"."+k.Value)
 		case "config":

@@ -66,6 +66,7 @@ var _ = Describe("refimage explain reads a pipeline as stock Concourse does (com
 		Entry("a misspelt key of a step in a job's hook", header+"jobs:\n- name: a\n  plan:\n  - get: app\n  on_failure:\n    get: other\n    resource: app\n    pased: [a]\n", 16, keyFix),
 		Entry("a misspelt key of a step under do and try", header+"jobs:\n- name: a\n  plan:\n  - get: app\n  - do:\n    - try: {task: t, file: app/t.yml, imag: app}\n", 14, keyFix),
 		Entry("a misspelt key of a task's config", header+"jobs:\n- name: a\n  plan:\n  - get: app\n  - task: t\n    config:\n      platform: linux\n      ouputs: [{name: o}]\n      run: {path: a}\n", 16, keyFix),
+		Entry("a misspelt key of an across var", header+"jobs:\n- name: a\n  plan:\n  - get: app\n  - across:\n    - var: v\n      value: [1, 2]\n    task: t\n    file: app/t.yml\n", 15, keyFix),
 		Entry("a step of no kind", header+"jobs:\n- name: a\n  plan:\n  - gett: app\n", 12, "fly set-pipeline rejects it: give the step a kind (get, put, task, …)"),
 	)
 
