@@ -65,7 +65,7 @@ func Explain(op string, repo name.Repository, err error) error {
 		e.Hint = "the registry's TLS certificate is not trusted: add its CA to source.ca_certs, or set insecure: true for a plain-HTTP registry"
 	case errors.As(err, &terr):
 		e.Status = terr.StatusCode
-		e.Err = fmt.Errorf("%s", oneLineTransportError(terr))
+		e.Err = &shownAs{msg: oneLineTransportError(terr), err: err}
 		e.Hint = hintForStatus(terr.StatusCode, host, repo.Name())
 	case errors.As(err, &dnsErr):
 		e.Hint = fmt.Sprintf("check the registry host %q in source.repository", host)
@@ -91,6 +91,16 @@ func hintForStatus(status int, host, repo string) string {
 	}
 	return ""
 }
+
+// shownAs is err printed as msg: the chain stays whole for errors.As and
+// errors.Is (IsNotFound), while the message stays one line.
+type shownAs struct {
+	msg string
+	err error
+}
+
+func (e *shownAs) Error() string { return e.msg }
+func (e *shownAs) Unwrap() error { return e.err }
 
 // oneLineTransportError keeps the status and the registry's error codes and
 // drops the request URL's query, where tokens may live.
