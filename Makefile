@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: demo test e2e bench tools image base-type
+.PHONY: demo test e2e concourse-e2e bench tools image base-type
 
 # The main job on an embedded default: an in-process registry, generated
 # images, the binaries run as Concourse runs them.
@@ -19,6 +19,13 @@ tools:
 # containerd pulls and runs the pinned images, as kubelet would (needs root, containerd, runc).
 e2e:
 	$(GO) test -count=1 -timeout 20m -tags e2e ./e2e/...
+
+# Stock Concourse (Postgres, web, a worker with the containerd runtime) runs
+# pipelines with refimage as the worker's registry-image and as a custom type
+# (needs root and the Debian packages .ci/run installs; the Concourse binaries
+# from REFIMAGE_CONCOURSE_DIR, default ../shared/concourse).
+concourse-e2e: base-type tools
+	$(GO) test -count=1 -timeout 30m -tags concourse ./e2e/concourse/...
 
 # Go benchmarks and end-to-end runs of the binaries; figures are printed, never asserted.
 # One package at a time (-p 1): packages' benchmarks must not share the cores.

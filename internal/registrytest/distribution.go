@@ -69,7 +69,7 @@ func startIn(dir, bin string, o options) (*Registry, error) {
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = childAttr()
-	host, err := startWithListener(cmd)
+	host, err := startWithListener(cmd, o.ip)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", bin, err)
 	}
@@ -106,11 +106,14 @@ func startIn(dir, bin string, o options) (*Registry, error) {
 	return r, nil
 }
 
-// startWithListener opens a socket on a free 127.0.0.1 port, starts cmd
-// with it as fd 3 (as LISTEN_FDS=1 announces), and closes this process's
-// copies, so that the port refuses connections as soon as the child exits.
-func startWithListener(cmd *exec.Cmd) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// startWithListener opens a socket on a free port of ip (127.0.0.1 when
+// empty), starts cmd with it as fd 3 (as LISTEN_FDS=1 announces), and closes
+// this process's copies, so that the port refuses connections as soon as the child exits.
+func startWithListener(cmd *exec.Cmd, ip string) (string, error) {
+	if ip == "" {
+		ip = "127.0.0.1"
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		return "", fmt.Errorf("listen: %w", err)
 	}

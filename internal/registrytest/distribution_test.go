@@ -2,6 +2,7 @@ package registrytest_test
 
 import (
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -42,6 +43,21 @@ var _ = Describe("StartDistribution", func() {
 		Expect(reg.Dir).NotTo(BeAnExistingFile())
 		_, err = net.Dial("tcp", reg.Host)
 		Expect(err).To(HaveOccurred())
+	})
+
+	It("listens on the address WithListenIP names", func() {
+		// 127.0.0.2 is a loopback address of its own on Linux: a registry
+		// still on 127.0.0.1 would refuse the push.
+		reg, err := registrytest.StartDistribution(registrytest.WithListenIP("127.0.0.2"))
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(reg.Close)
+		host, _, err := net.SplitHostPort(reg.Host)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(host).To(Equal("127.0.0.2"))
+		resp, err := http.Get(reg.URL() + "/v2/")
+		Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		Expect(resp.StatusCode).To(Equal(http.StatusOK))
 	})
 
 	It("refuses a user name that htpasswd cannot hold", func() {

@@ -7,6 +7,7 @@ type options struct {
 	tls      bool
 	username string
 	password string
+	ip       string
 }
 
 // WithTLS serves HTTPS with a certificate for 127.0.0.1, ::1 and localhost,
@@ -22,6 +23,13 @@ func WithBasicAuth(user, pass string) Option {
 		o.username = user
 		o.password = pass
 	}
+}
+
+// WithListenIP makes a StartDistribution registry listen on ip (an address
+// of this host, such as a container bridge's gateway) instead of 127.0.0.1,
+// for clients in containers that cannot reach the host's loopback.
+func WithListenIP(ip string) Option {
+	return func(o *options) { o.ip = ip }
 }
 
 func collect(opts []Option) options {

@@ -13,7 +13,8 @@ import (
 
 // Registry is a running registry (or proxy) listening on 127.0.0.1.
 type Registry struct {
-	// Host is "127.0.0.1:PORT", the registry part of an image reference.
+	// Host is "127.0.0.1:PORT" (or the WithListenIP address), the registry
+	// part of an image reference.
 	Host string
 	// Username and Password are the basic-auth credentials; both empty when
 	// the registry accepts anonymous requests.

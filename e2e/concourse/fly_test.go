@@ -1,0 +1,103 @@
+//go:build concourse
+
+package concourse_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/refimage/refimage/resource"
+)
+
+// run runs fly against the suite's Concourse (target e2e) and returns its
+// combined output; the error says fly failed, with that output.
+func (c *concourse) run(args ...string) (string, error) {
+	cmd := exec.Command(c.fly, append([]string{"-t", "e2e"}, args...)...)
+	cmd.Env = append(os.Environ(), "HOME="+filepath.Join(c.s.state, "home"))
+	b, err := cmd.CombinedOutput()
+	// task output comes through a terminal (CRLF), step headers in colour
+	out := ansi.ReplaceAllString(strings.ReplaceAll(string(b), "\r\n", "\n"), "")
+	if err != nil {
+		return out, fmt.Errorf("fly %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return out, nil
+}
+
+// must runs fly and fails the spec when fly fails.
+func (c *concourse) must(args ...string) string {
+	out, err := c.run(args...)
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return out
+}
+
+// setPipeline sets and unpauses pipeline name from file, with ((vars))
+// given as -v name=value, as an author parametrizes a pipeline.
+func (c *concourse) setPipeline(name, file string, vars map[string]string) {
+	args := []string{"set-pipeline", "-n", "-p", name, "-c", file}
+	for k, v := range vars {
+		args = append(args, "-v", k+"="+v)
+	}
+	c.must(args...)
+	c.must("unpause-pipeline", "-p", name)
+}
+
+// trigger runs job (pipeline/job) to its end and returns the build log and
+// the status Concourse recorded for the build.
+func (c *concourse) trigger(job string) (log, status string) {
+	log, _ = c.run("trigger-job", "-j", job, "-w") // fly exits non-zero when the build fails
+	GinkgoWriter.Printf("fly trigger-job -j %s -w:\n%s\n", job, log)
+	return log, c.lastStatus(job)
+}
+
+// lastStatus is the status of job's newest build, as `fly builds` reports it.
+func (c *concourse) lastStatus(job string) string {
+	var builds []struct {
+		Name   string `json:"name"`
+		Status string `json:"status"`
+	}
+	Expect(json.Unmarshal([]byte(c.must("builds", "-j", job, "--json")), &builds)).To(Succeed())
+	Expect(builds).NotTo(BeEmpty(), "job %s has no builds", job)
+	return builds[0].Status
+}
+
+// check runs `fly check-resource` and returns its output and whether the
+// check succeeded.
+func (c *concourse) check(res string) (string, bool) {
+	out, err := c.run("check-resource", "-r", res)
+	GinkgoWriter.Printf("fly check-resource -r %s:\n%s\n", res, out)
+	return out, err == nil
+}
+
+// versions are the versions `fly resource-versions` shows, newest first.
+func (c *concourse) versions(res string) []resource.Version {
+	var rows []struct {
+		Version resource.Version `json:"version"`
+	}
+	Expect(json.Unmarshal([]byte(c.must("resource-versions", "-r", res, "--json")), &rows)).To(Succeed())
+	out := make([]resource.Version, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, r.Version)
+	}
+	GinkgoWriter.Printf("fly resource-versions -r %s: %v\n", res, out)
+	return out
+}
+
+// tags are the versions' tags, in order.
+func tags(vs []resource.Version) []string {
+	out := make([]string, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, v.Tag)
+	}
+	return out
+}
+
+// ansi matches the colour codes fly passes through from build logs.
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
