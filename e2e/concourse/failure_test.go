@@ -24,10 +24,10 @@ func errorLines(log string) []string {
 var _ = Describe("a source that is wrong, as a user meets it", func() {
 	const wrongPassword = "wrong-pa55word-e2e"
 
-	BeforeEach(func() {
-		cc.setPipeline("failures", "testdata/failures.yml", map[string]string{
-			"registry": reg.Host, "locked_registry": locked.Host, "locked_password": wrongPassword})
-	})
+	vars := func() map[string]string {
+		return map[string]string{"registry": reg.Host, "locked_registry": locked.Host, "locked_password": wrongPassword}
+	}
+	BeforeEach(func() { cc.setPipeline("failures", "testdata/failures.yml", vars()) })
 
 	DescribeTable("one clear line in check-resource and in the failed build, and nothing pushed",
 		func(res, job, want string, repoTags func() []string) {
@@ -49,7 +49,7 @@ var _ = Describe("a source that is wrong, as a user meets it", func() {
 	)
 
 	It("is explained without a pod for the put's implicit get", func() {
-		expectExplained("testdata/failures.yml",
+		expectExplained("testdata/failures.yml", vars(),
 			decision{"push-typo", "typo", true, "fetch_artifact is not set"},
 			decision{"push-locked", "locked", true, "fetch_artifact is not set"})
 	})

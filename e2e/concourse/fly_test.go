@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -101,3 +102,24 @@ func tags(vs []resource.Version) []string {
 
 // ansi matches the colour codes fly passes through from build logs.
 var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// awaitBuild waits for build number n of job (started by a trigger: true
+// input, not by the suite) to end, and returns its log and status.
+func (c *concourse) awaitBuild(job string, n int) (log, status string) {
+	Eventually(func() string {
+		var builds []struct {
+			Name   string `json:"name"`
+			Status string `json:"status"`
+		}
+		Expect(json.Unmarshal([]byte(c.must("builds", "-j", job, "--json")), &builds)).To(Succeed())
+		for _, b := range builds {
+			if b.Name == fmt.Sprint(n) {
+				return b.Status
+			}
+		}
+		return "not started"
+	}, 5*time.Minute, 2*time.Second).Should(BeElementOf("succeeded", "failed", "errored", "aborted"))
+	log, _ = c.run("watch", "-j", job, "-b", fmt.Sprint(n))
+	GinkgoWriter.Printf("fly watch -j %s -b %d:\n%s\n", job, n, log)
+	return log, c.lastStatus(job)
+}

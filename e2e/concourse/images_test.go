@@ -78,10 +78,19 @@ type decision struct {
 	why      string
 }
 
-// expectExplained runs `refimage explain --json` on a pipeline file and
-// expects exactly these get steps, decided so.
-func expectExplained(file string, want ...decision) {
-	out, err := exec.Command(refimageCLI, "explain", "--json", file).Output()
+// expectExplained runs `refimage explain --json --labels` on a pipeline
+// file, with its ((vars)) given as fly would, and expects exactly these get
+// steps, decided so.
+func expectExplained(file string, vars map[string]string, want ...decision) {
+	data, err := os.ReadFile(file)
+	Expect(err).NotTo(HaveOccurred())
+	text := string(data)
+	for k, v := range vars {
+		text = strings.ReplaceAll(text, "(("+k+"))", v)
+	}
+	file = filepath.Join(GinkgoT().TempDir(), filepath.Base(file))
+	Expect(os.WriteFile(file, []byte(text), 0o644)).To(Succeed())
+	out, err := exec.Command(refimageCLI, "explain", "--json", "--labels", file).Output()
 	Expect(err).NotTo(HaveOccurred(), "refimage explain %s", file)
 	var rows []map[string]any
 	Expect(json.Unmarshal(out, &rows)).To(Succeed(), string(out))

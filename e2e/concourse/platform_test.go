@@ -16,10 +16,6 @@ var _ = Describe("refimage as the worker's registry-image base type", func() {
 
 	It("checks by tag, by semver with a cursor that moves across pushes, and by tag_regex", func() {
 		cc.setPipeline("checks", "testdata/checks.yml", vars())
-		expectExplained("testdata/checks.yml",
-			decision{"use", "by-tag", true, "fetch_artifact is not set"},
-			decision{"use", "by-semver", true, "fetch_artifact is false"},
-			decision{"use", "by-regex", false, "format"})
 
 		By("tag: each push of the tag is a new version")
 		first := pushDistinct(reg.Repo("e2e/check-tag:latest"), "tag-1")
@@ -55,16 +51,17 @@ var _ = Describe("refimage as the worker's registry-image base type", func() {
 		_, ok = cc.check("checks/by-regex")
 		Expect(ok).To(BeTrue())
 		Expect(cc.versions("checks/by-regex")).To(Equal([]resource.Version{{Tag: "rc-2", Digest: rc2}, {Tag: "rc-1", Digest: rc1}}))
+
+		By("refimage explain: what a runtime with the hook would do")
+		expectExplained("testdata/checks.yml", vars(),
+			decision{"use", "by-tag", true, "fetch_artifact is not set"},
+			decision{"use", "by-semver", true, "fetch_artifact is false"},
+			decision{"use", "by-regex", false, "format"})
 	})
 
 	It("gets in full (rootfs, oci, oci-layout) and by reference, and a task runs in the image", func() {
 		digest := pushTaskImage(reg.Repo("e2e/app:v1"), "app v1")
 		cc.setPipeline("get-modes", "testdata/get-modes.yml", vars())
-		expectExplained("testdata/get-modes.yml",
-			decision{"read", "app", true, "fetch_artifact is not set"},
-			decision{"read", "app-oci", false, "format"},
-			decision{"read", "app-layout", false, "format"},
-			decision{"read", "app-ref", true, "fetch_artifact is false"})
 
 		log, status := cc.trigger("get-modes/read")
 		Expect(status).To(Equal("succeeded"), log)
@@ -78,8 +75,15 @@ var _ = Describe("refimage as the worker's registry-image base type", func() {
 		Expect(log).To(ContainSubstring("app: digest labels.json metadata.json repository rootfs tag\n"))
 		Expect(log).To(ContainSubstring("app-oci: digest image.tar labels.json repository tag\n"))
 		Expect(log).To(ContainSubstring("app-layout: digest oci repository tag\n"))
-		Expect(log).To(ContainSubstring("app-layout/oci: blobs index.json oci-layout\n"))
+		Expect(log).To(ContainSubstring("app-layout/oci: blobs index.json oci-layout single-image-digest\n"))
 		Expect(log).To(ContainSubstring("app-ref: digest repository tag\n"), "reference mode writes the three files only")
 		Expect(cc.versions("get-modes/app")).To(Equal([]resource.Version{{Tag: "v1", Digest: digest}}))
+
+		By("refimage explain: what a runtime with the hook would do")
+		expectExplained("testdata/get-modes.yml", vars(),
+			decision{"read", "app", true, "fetch_artifact is not set"},
+			decision{"read", "app-oci", false, "format"},
+			decision{"read", "app-layout", false, "format"},
+			decision{"read", "app-ref", true, "fetch_artifact is false"})
 	})
 })
