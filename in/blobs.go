@@ -3,8 +3,11 @@ package in
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -22,20 +25,42 @@ const blobsDir = ".refimage-layers"
 
 // download is one layer being fetched into a file. Decompression follows
 // the file as it grows, so a layer is decompressed (and applied) while it
-// downloads; the blob's digest is checked at its end, and a layer counts as
-// applied only once that check passed.
+// downloads; the blob's digest is checked at its end, over every byte of
+// the file, and a layer counts as applied only once that check passed.
 type download struct {
 	*growing
-	layer v1.Layer
-	name  string // "layer 2 (sha256:…)"
-	bar   *bar
+	digest v1.Hash
+	size   int64
+	name   string // "layer 2 (sha256:…)"
+	bar    *bar
+	open   blobOpener
+	// hash has seen the file's bytes so far, in order: a resumed download
+	// goes on hashing where the last attempt stopped.
+	hash hash.Hash
+	// spool is the layer's tar stream, rewound with the blob when the blob
+	// must be fetched again from its first byte.
+	spool *spool
+	// fromStart: the blob must be fetched again from its first byte in the
+	// next extraction (its bytes were bad and already applied).
+	fromStart bool
+	// claimFirst (for specs): the digest is checked only once the applier
+	// has read from the layer's stream.
+	claimFirst bool
 }
 
+// blobOpener GETs a blob of size bytes from offset, and says where the
+// answer starts (offset, or 0 from a registry that ignores Range).
+type blobOpener func(ctx context.Context, digest v1.Hash, size, offset int64) (io.ReadCloser, int64, error)
+
 // fetchAll downloads layers, at most jobs at a time, in order of need: the
-// first layers first.
+// first layers first. A layer already downloaded and verified (by an
+// earlier extraction) is not fetched again.
 func fetchAll(ctx context.Context, downloads []*download, jobs int, retry resource.RetryPolicy, log logrus.FieldLogger) {
 	sem := make(chan struct{}, jobs)
 	for _, d := range downloads {
+		if d.done() {
+			continue
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -49,19 +74,18 @@ func fetchAll(ctx context.Context, downloads []*download, jobs int, retry resour
 	}
 }
 
-// fetch downloads the blob, its size and digest verified at the end of the
-// stream (by ggcr's remote layers). A download that breaks off starts again
-// from the beginning; the bytes already in the file must come again
-// unchanged, since extraction may have used them.
+// fetch downloads the blob. A download that breaks off or stalls resumes
+// from the bytes already in the file (a Range request); one that does not
+// match its digest starts again from its first byte, as long as no byte of
+// it was applied (see corrupt).
 func (d *download) fetch(ctx context.Context, retry resource.RetryPolicy, log logrus.FieldLogger) error {
 	f, err := os.OpenFile(d.path, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	err = retrying(ctx, retry, log, "download "+d.name, func() error { return d.fetchOnce(f) }, d.bar.restart)
+	err = retrying(ctx, retry, log, "download "+d.name, func() error { return d.fetchOnce(ctx, f) }, func() { d.bar.set(d.written()) })
 	if err != nil {
-		d.bar.abort()
 		return err
 	}
 	d.bar.finish()
@@ -69,22 +93,30 @@ func (d *download) fetch(ctx context.Context, retry resource.RetryPolicy, log lo
 	return nil
 }
 
-// errChanged is final: a retried download disagrees with what an earlier
-// attempt wrote, so one of them was wrong and what was extracted cannot be
-// trusted.
+// errChanged: a registry that ignored Range sent other bytes than the ones
+// an earlier attempt wrote, so one of them was wrong.
 var errChanged = errors.New("the registry sent different bytes on a retry")
 
-func (d *download) fetchOnce(f *os.File) error {
-	rc, err := d.layer.Compressed()
+// errRebuild marks a bad blob whose bytes were already applied: the
+// rootfs is extracted again from scratch, with this blob fetched again.
+var errRebuild = errors.New("the rootfs is extracted again")
+
+func (d *download) fetchOnce(ctx context.Context, f *os.File) error {
+	have := d.written()
+	if have == d.size {
+		return d.verify(have)
+	}
+	rc, start, err := d.open(ctx, d.digest, d.size, have)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	r := d.bar.reader(rc)
-	have := d.written()
-	if have > 0 {
+	// One byte past the size the manifest gives shows a blob too long.
+	r := d.bar.reader(io.LimitReader(rc, d.size-start+1))
+	if start < have {
+		d.bar.set(0)
 		if err := samePrefix(f, r, have); err != nil {
-			return err
+			return d.corrupt(err)
 		}
 	}
 	buf := make([]byte, 256<<10)
@@ -92,18 +124,58 @@ func (d *download) fetchOnce(f *os.File) error {
 		n, err := r.Read(buf)
 		if n > 0 {
 			if _, werr := f.WriteAt(buf[:n], off); werr != nil {
-				return werr
+				return &noRetry{werr}
 			}
+			d.hash.Write(buf[:n])
 			off += int64(n)
 			d.grow(off)
 		}
 		if errors.Is(err, io.EOF) {
-			return nil
+			if d.claimFirst {
+				d.spool.awaitClaim(ctx)
+			}
+			return d.verify(off)
 		}
 		if err != nil {
 			return err
 		}
 	}
+}
+
+// verify checks the size and digest of the n bytes the file holds.
+func (d *download) verify(n int64) error {
+	switch {
+	case n < d.size:
+		return io.ErrUnexpectedEOF
+	case n > d.size:
+		return d.corrupt(fmt.Errorf("the blob is longer than the %d bytes the manifest gives", d.size))
+	}
+	if got := hex.EncodeToString(d.hash.Sum(nil)); got != d.digest.Hex {
+		return d.corrupt(fmt.Errorf("the blob's digest is %s:%s", d.digest.Algorithm, got))
+	}
+	return nil
+}
+
+// corrupt rewinds a blob whose bytes were wrong, to fetch it again from its
+// first byte. When the applier has already read from the layer's stream,
+// this extraction cannot go on: the blob is fetched again for the next one.
+func (d *download) corrupt(cause error) error {
+	if d.spool.rewind() {
+		d.hash.Reset()
+		d.bar.set(0)
+		return cause
+	}
+	d.fromStart = true
+	return &noRetry{fmt.Errorf("%w, and some of its bytes were already applied: %w", cause, errRebuild)}
+}
+
+// rewind empties the blob's file to fetch it again from its first byte.
+func (d *download) rewind() {
+	d.mu.Lock()
+	d.rewindLocked()
+	d.mu.Unlock()
+	d.hash.Reset()
+	d.fromStart = false
 }
 
 // samePrefix reads n bytes of r and compares them with the file's first n.
@@ -118,7 +190,7 @@ func samePrefix(f *os.File, r io.Reader, n int64) error {
 			return err
 		}
 		if !bytes.Equal(a[:k], b[:k]) {
-			return &noRetry{errChanged}
+			return errChanged
 		}
 		off += int64(k)
 	}
@@ -126,7 +198,7 @@ func samePrefix(f *os.File, r io.Reader, n int64) error {
 }
 
 // newDownloads prepares one download per layer, with its file and bar.
-func newDownloads(layers []v1.Layer, dir string, p *progress) ([]*download, error) {
+func newDownloads(layers []v1.Layer, dir string, p *progress, open blobOpener) ([]*download, error) {
 	downloads := make([]*download, len(layers))
 	for i, l := range layers {
 		digest, err := l.Digest()
@@ -141,7 +213,11 @@ func newDownloads(layers []v1.Layer, dir string, p *progress) ([]*download, erro
 		if err != nil {
 			return nil, err
 		}
-		downloads[i] = &download{growing: g, layer: l, name: fmt.Sprintf("layer %d (%s)", i+1, digest), bar: p.bar(i, digest.Hex, size)}
+		if digest.Algorithm != "sha256" {
+			return nil, fmt.Errorf("layer %d: unsupported digest algorithm %q", i+1, digest.Algorithm)
+		}
+		downloads[i] = &download{growing: g, digest: digest, size: size, open: open, hash: sha256.New(),
+			name: fmt.Sprintf("layer %d (%s)", i+1, digest), bar: p.bar(i, digest.Hex, size)}
 	}
 	return downloads, nil
 }

@@ -124,16 +124,7 @@ func downloadFrom(ctx context.Context, src resource.Source, req resource.InReque
 		if _, err := image(); err != nil {
 			return nil, name.Repository{}, err
 		}
-		err = writeRootfs(ctx, img, dest, o)
-		if errors.Is(err, errChanged) {
-			// Layers are extracted as they arrive, so bytes a failed
-			// attempt sent may be in rootfs/: start it again, once.
-			o.log.Warnf("%v; extracting the image again", err)
-			if err := os.RemoveAll(filepath.Join(dest, "rootfs")); err != nil {
-				return nil, name.Repository{}, fmt.Errorf("remove rootfs: %w", err)
-			}
-			err = writeRootfs(ctx, img, dest, o)
-		}
+		err = writeRootfs(ctx, img, client.OpenBlob, dest, o)
 	case resource.FormatOCI:
 		if _, err := image(); err != nil {
 			return nil, name.Repository{}, err

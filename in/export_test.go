@@ -24,3 +24,8 @@ func WithWriteFault(fault func(name string) error) Option {
 // WithoutCopyRange copies file contents through user space, as where
 // copy_file_range is refused.
 func WithoutCopyRange() Option { return func(o *options) { o.noCopyRange = true } }
+
+// WithDigestCheckAfterApplyStarts checks each blob's digest only once the
+// applier has read from its layer: a bad blob then always needs the rootfs
+// extracted again, which WithSpoolsFirst never does.
+func WithDigestCheckAfterApplyStarts() Option { return func(o *options) { o.claimFirst = true } }

@@ -24,6 +24,9 @@ type options struct {
 	// applies a layer only once the tar streams that may be on disk with
 	// it are complete, so that the skip of replaced files is certain.
 	noSkip, spoolsFirst bool
+	// claimFirst checks a blob's digest only once the applier has read
+	// from its layer, so that a bad blob needs a new extraction.
+	claimFirst bool
 	// inOrder applies every entry on the applier's goroutine; writeFault
 	// fails the file it names when written beside the applier;
 	// noCopyRange copies file contents through user space.

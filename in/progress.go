@@ -66,10 +66,10 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// restart sets the bar back to zero for a new attempt.
-func (b *bar) restart() {
+// set puts the bar at n bytes, where a new attempt starts.
+func (b *bar) set(n int64) {
 	if b != nil {
-		b.b.SetCurrent(0)
+		b.b.SetCurrent(n)
 	}
 }
 

@@ -2,6 +2,7 @@ package in
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,9 +14,11 @@ import (
 // rootfs/, then metadata.json and labels.json. Layers download
 // concurrently into files; decoders inflate each, as its file grows, into
 // a tar file next to it, a few layers ahead; and the layers are applied, in
-// order, each as its tar file grows. A layer whose blob then fails its
-// digest check fails the step, and the caller removes everything written.
-func writeRootfs(ctx context.Context, img v1.Image, dest string, o options) error {
+// order, each as its tar file grows. A blob that does not match its digest
+// is fetched again on its own; if the applier had already read from it,
+// the rootfs is extracted again from scratch, once, from the blobs already
+// verified (kept until every blob is) and that blob fetched again.
+func writeRootfs(ctx context.Context, img v1.Image, open blobOpener, dest string, o options) error {
 	cfg, err := img.ConfigFile()
 	if err != nil {
 		return fmt.Errorf("read the image config: %w", err)
@@ -31,28 +34,33 @@ func writeRootfs(ctx context.Context, img v1.Image, dest string, o options) erro
 	defer os.RemoveAll(tmp)
 
 	p := newProgress(o.progress, o.log)
-	downloads, err := newDownloads(layers, tmp, p)
+	downloads, err := newDownloads(layers, tmp, p, open)
 	if err != nil {
 		return err
 	}
-	spools, err := newSpools(downloads, !o.noSkip)
-	if err != nil {
-		return err
+	for _, d := range downloads {
+		d.claimFirst = o.claimFirst
 	}
-	fetchCtx, cancel := context.WithCancel(ctx)
-	gate := newProgressGate()
-	go fetchAll(fetchCtx, downloads, o.jobs, o.retry, o.log)
-	go decodeAll(fetchCtx, spools, gate, o.log)
-
-	err = extractAll(ctx, filepath.Join(dest, "rootfs"), spools, gate, o)
-	cancel()
-	gate.stop()
-	for _, s := range spools {
-		// No download or decoder may still write into tmp.
-		_ = s.wait()
-		_ = s.d.wait()
-		if err != nil {
-			s.d.bar.abort()
+	rootfs := filepath.Join(dest, "rootfs")
+	err = extractImage(ctx, downloads, rootfs, 0, o)
+	if errors.Is(err, errRebuild) && ctx.Err() == nil {
+		o.log.Warnf("%v; extracting the image again from scratch", err)
+		if err := removeAll(rootfs); err != nil {
+			return fmt.Errorf("remove rootfs: %w", err)
+		}
+		for _, d := range downloads {
+			if !d.done() {
+				d.reopen()
+			}
+			if d.fromStart {
+				d.rewind()
+			}
+		}
+		err = extractImage(ctx, downloads, rootfs, 1, o)
+	}
+	if err != nil {
+		for _, d := range downloads {
+			d.bar.abort()
 		}
 	}
 	p.wait()
@@ -68,6 +76,37 @@ func writeRootfs(ctx context.Context, img v1.Image, dest string, o options) erro
 		return err
 	}
 	return writeLabels(dest, cfg.Config.Labels)
+}
+
+// extractImage runs the three stages once (extraction number run) and
+// waits until none of them writes any more.
+func extractImage(ctx context.Context, downloads []*download, rootfs string, run int, o options) error {
+	spools, err := newSpools(downloads, !o.noSkip, run)
+	if err != nil {
+		return err
+	}
+	fetchCtx, cancel := context.WithCancel(ctx)
+	gate := newProgressGate()
+	go fetchAll(fetchCtx, downloads, o.jobs, o.retry, o.log)
+	go decodeAll(fetchCtx, spools, gate, o.log)
+
+	err = extractAll(ctx, rootfs, spools, gate, o)
+	for _, s := range spools {
+		s.released.Store(true)
+	}
+	// A new extraction needs every other blob: those on their way go on
+	// arriving, rather than being cut and paid for twice.
+	if !errors.Is(err, errRebuild) {
+		cancel()
+	}
+	gate.stop()
+	for _, s := range spools {
+		// No download or decoder may still write into tmp.
+		_ = s.wait()
+		_ = s.d.wait()
+	}
+	cancel()
+	return err
 }
 
 // extractAll applies the layers in order, each as its tar stream is
@@ -112,12 +151,13 @@ func extractAll(ctx context.Context, dir string, spools []*spool, gate *progress
 		}
 		s.index = nil
 		gate.advance()
+		releaseBlobs(spools[:i+1], spools)
 	}
 	return a.finish()
 }
 
 func extract(ctx context.Context, a *applier, n int, s *spool) error {
-	f, err := s.follow()
+	f, err := s.claim()
 	if err != nil {
 		return err
 	}
@@ -139,4 +179,18 @@ func (s *layerStream) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return s.follower.Read(p)
+}
+
+// releaseBlobs removes the blobs of applied layers once every blob is
+// verified: until then one of them may still need a new extraction, which
+// reads them again.
+func releaseBlobs(applied, all []*spool) {
+	for _, s := range all {
+		if !s.d.done() {
+			return
+		}
+	}
+	for _, s := range applied {
+		_ = os.Remove(s.d.path)
+	}
 }

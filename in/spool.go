@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/sirupsen/logrus"
 )
@@ -34,18 +36,49 @@ type spool struct {
 	// wanted); it is set before the spool finishes.
 	index     *layerIndex
 	wantIndex bool
+	// released: the applier will read no more of this extraction.
+	released atomic.Bool
 }
 
-func newSpools(downloads []*download, index bool) ([]*spool, error) {
+// newSpools prepares one spool per layer, for extraction number run.
+func newSpools(downloads []*download, index bool, run int) ([]*spool, error) {
 	spools := make([]*spool, len(downloads))
 	for i, d := range downloads {
-		g, err := newGrowing(d.path + ".tar")
+		g, err := newGrowing(fmt.Sprintf("%s.%d.tar", d.path, run))
 		if err != nil {
 			return nil, err
 		}
 		spools[i] = &spool{growing: g, d: d, wantIndex: index}
+		d.spool = spools[i]
 	}
 	return spools, nil
+}
+
+// rewind starts the layer again: its blob from the first byte, and its
+// tar stream with it. It cannot once the applier has read from the stream
+// (false): what it read is in the rootfs.
+func (s *spool) rewind() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.rewindLocked() {
+		return false
+	}
+	s.d.rewind()
+	return true
+}
+
+// awaitClaim waits until the applier has read from the spool, or ctx
+// ends; only specs ask (see download.claimFirst).
+func (s *spool) awaitClaim(ctx context.Context) {
+	for ctx.Err() == nil && !s.released.Load() {
+		s.mu.Lock()
+		claimed := s.claimed
+		s.mu.Unlock()
+		if claimed {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // progressGate counts the layers applied; a decoder waits on it so that no
@@ -115,22 +148,29 @@ func decodeAll(ctx context.Context, spools []*spool, gate *progressGate, log log
 }
 
 // decode writes the layer's tar stream into the spool as its blob
-// arrives, then waits for the blob's verdict.
+// arrives, then waits for the blob's verdict. When the blob starts again
+// (it did not match its digest), so does the stream.
 func (s *spool) decode(ctx context.Context, log logrus.FieldLogger) error {
 	d := s.d
-	err := s.inflate(ctx, log)
-	// Bad bytes make bad streams: a failed download is the cause to
-	// report (and, if it changed, to start again for).
-	if derr := d.wait(); derr != nil {
-		return derr
+	var err error
+	for {
+		gen := s.generation()
+		err = s.inflate(ctx, log, gen)
+		if errors.Is(err, errRewound) {
+			continue
+		}
+		// Bad bytes make bad streams: a failed download is the cause
+		// to report.
+		if derr := d.wait(); derr != nil {
+			return derr
+		}
+		if s.generation() == gen {
+			break
+		}
+		// Rewound after this stream ended: the verified blob is whole.
 	}
 	if err != nil {
 		return fmt.Errorf("decompress %s: %w", d.name, err)
-	}
-	// The stream may end before the blob does; the blob is verified now,
-	// and its file is not needed any more.
-	if err := os.Remove(d.path); err != nil {
-		return fmt.Errorf("remove the downloaded %s: %w", d.name, err)
 	}
 	log.Debugf("decompressed %s", d.name)
 	if s.wantIndex {
@@ -143,7 +183,7 @@ func (s *spool) decode(ctx context.Context, log logrus.FieldLogger) error {
 	return nil
 }
 
-func (s *spool) inflate(ctx context.Context, log logrus.FieldLogger) error {
+func (s *spool) inflate(ctx context.Context, log logrus.FieldLogger, gen int) error {
 	in, err := s.d.follow()
 	if err != nil {
 		return err
@@ -162,6 +202,6 @@ func (s *spool) inflate(ctx context.Context, log logrus.FieldLogger) error {
 	defer out.Close()
 	// The decompressors write straight from their window (io.WriterTo),
 	// with no copy in between.
-	_, err = io.Copy(&appender{g: s.growing, f: out, stop: ctx.Err}, zr)
+	_, err = io.Copy(&appender{g: s.growing, f: out, gen: gen, stop: ctx.Err}, zr)
 	return err
 }
