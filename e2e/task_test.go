@@ -66,11 +66,13 @@ var _ = Describe("A task pod run by containerd", func() {
 		By("job B's get: the hook decides and resolves with no pod")
 		source := map[string]any{"repository": reg.Repo("team/app"), "username": reg.Username, "password": reg.Password,
 			"ca_certs": []any{string(reg.CACertPEM)}}
-		h := hook.New(hook.WithLabeler(nil))
-		d, err := h.Decide(ctx, hook.GetStep{Resource: hook.Resource{Type: "registry-image", Source: source}, EvaluatedSource: source})
+		h, err := hook.New(hook.WithLabeler(nil))
+		Expect(err).NotTo(HaveOccurred())
+		d, err := h.Decide(ctx, hook.Get{Type: "registry-image", Source: source, TypeImage: hook.TypeImage{BaseType: "registry-image"},
+			Version: map[string]string{"tag": upstream.Tag, "digest": upstream.Digest}})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(d.Skip).To(BeTrue())
-		res, err := h.Resolve(ctx, d, upstream)
+		res, err := h.Resolve(ctx, d)
 		Expect(err).NotTo(HaveOccurred())
 		image, policy := kube.TaskImage(res)
 		Expect(policy).To(Equal(corev1.PullIfNotPresent))

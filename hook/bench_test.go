@@ -58,21 +58,22 @@ func BenchmarkGet(b *testing.B) {
 	size += int64(len(cfgSize))
 
 	source := map[string]any{"repository": host + "/team/app"}
-	step := hook.GetStep{Resource: hook.Resource{Type: "registry-image", Source: source}}
 	version := resource.Version{Tag: "1.0", Digest: digest.String()}
+	step := hook.Get{Type: "registry-image", Source: source, Version: map[string]string{"tag": version.Tag, "digest": version.Digest},
+		TypeImage: hook.TypeImage{BaseType: "registry-image"}}
 	ctx := context.Background()
 	getOnce := func(h *hook.Hook) {
 		d, err := h.Decide(ctx, step)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := h.Resolve(ctx, d, version); err != nil {
+		if _, err := h.Resolve(ctx, d); err != nil {
 			b.Fatal(err)
 		}
 	}
 
 	b.Run("hook-cached-digest", func(b *testing.B) {
-		h := hook.New(hook.WithLabeler(nil))
+		h, _ := hook.New(hook.WithLabeler(nil))
 		getOnce(h) // prove the digest once
 		requests.Store(0)
 		served.Store(0)
@@ -92,7 +93,8 @@ func BenchmarkGet(b *testing.B) {
 		served.Store(0)
 		b.ReportAllocs()
 		for b.Loop() {
-			getOnce(hook.New(hook.WithLabeler(nil)))
+			h, _ := hook.New(hook.WithLabeler(nil))
+			getOnce(h)
 		}
 		b.ReportMetric(float64(requests.Load())/float64(b.N), "requests/op")
 		b.ReportMetric(float64(served.Load())/float64(b.N), "registry-bytes/op")

@@ -19,6 +19,9 @@ func (h *Hook) Check(ctx context.Context, d Decision, cursor *resource.Version) 
 	if !d.Eligible {
 		return nil, nil, fmt.Errorf("check: %w (%s)", ErrNotEligible, d.Reason)
 	}
+	if d.Source.Repository == "" {
+		return nil, nil, fmt.Errorf("check: the decision carries no decoded source (%s)", d.Reason)
+	}
 	collect := &warningCollector{}
 	log := logrus.New()
 	log.SetOutput(io.Discard)

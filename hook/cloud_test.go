@@ -69,11 +69,11 @@ var _ = Describe("cloud registries", func() {
 		tokens = &tokenResolver{host: ecrHost, auth: &authn.Basic{Username: "AWS", Password: "ecr-token"}, expires: expires}
 	})
 	newHook := func(host string, opts ...hook.Option) *hook.Hook {
-		return hook.New(append([]hook.Option{hook.WithLabeler(nil),
+		return mustNew(append([]hook.Option{hook.WithLabeler(nil),
 			hook.WithClientOptions(resource.WithResolver(tokens), resource.WithTransport(hostRoute{from: host, to: reg.Host}))}, opts...)...)
 	}
-	decide := func(h *hook.Hook, source map[string]any) hook.Decision {
-		d, err := h.Decide(ctx, hook.GetStep{Resource: hook.Resource{Type: "registry-image", Source: source}})
+	decide := func(h *hook.Hook, source map[string]any, v resource.Version) hook.Decision {
+		d, err := h.Decide(ctx, baseGet(source, nil, v))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(d.Skip).To(BeTrue())
 		return d
@@ -83,7 +83,7 @@ var _ = Describe("cloud registries", func() {
 	It("pins an ECR image on the derived host and makes a pull secret of the step's token, stating its expiry", func() {
 		digest := reg.push("team/app", "1.0", nil)
 		h := newHook(ecrHost)
-		res, err := h.Resolve(ctx, decide(h, ecrSource), resource.Version{Tag: "1.0", Digest: digest.String()})
+		res, err := h.Resolve(ctx, decide(h, ecrSource, resource.Version{Tag: "1.0", Digest: digest.String()}))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.Reference).To(Equal(ecrHost + "/team/app@" + digest.String()))
 		Expect(res.ImageURL).To(Equal("docker:///" + ecrHost + "/team/app@" + digest.String()))
@@ -109,7 +109,7 @@ var _ = Describe("cloud registries", func() {
 	It("makes no pull secret when the nodes pull from ECR with their own identity, and says so", func() {
 		digest := reg.push("team/app", "1.0", nil)
 		h := newHook(ecrHost, hook.NodesPullFromECR())
-		res, err := h.Resolve(ctx, decide(h, ecrSource), resource.Version{Tag: "1.0", Digest: digest.String()})
+		res, err := h.Resolve(ctx, decide(h, ecrSource, resource.Version{Tag: "1.0", Digest: digest.String()}))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.Reference).To(Equal(ecrHost + "/team/app@" + digest.String()))
 		Expect(res.Auth).To(BeNil())
@@ -121,7 +121,7 @@ var _ = Describe("cloud registries", func() {
 	It("resolves a tag-only ECR version on the derived host", func() {
 		digest := reg.push("team/app", "moving", nil)
 		h := newHook(ecrHost)
-		res, err := h.Resolve(ctx, decide(h, ecrSource), resource.Version{Tag: "moving"})
+		res, err := h.Resolve(ctx, decide(h, ecrSource, resource.Version{Tag: "moving"}))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.Version.Digest).To(Equal(digest.String()))
 		Expect(res.Reference).To(Equal(ecrHost + "/team/app@" + digest.String()))
@@ -131,8 +131,8 @@ var _ = Describe("cloud registries", func() {
 		digest := reg.push("team/app", "2.0", nil)
 		tokens.auth = &authn.Basic{Username: "00000000-0000-0000-0000-000000000000", Password: "acr-refresh"}
 		h := newHook("myreg.azurecr.io")
-		res, err := h.Resolve(ctx, decide(h, map[string]any{"repository": "myreg.azurecr.io/team/app", "azure_acr": true}),
-			resource.Version{Tag: "2.0", Digest: digest.String()})
+		res, err := h.Resolve(ctx, decide(h, map[string]any{"repository": "myreg.azurecr.io/team/app", "azure_acr": true},
+			resource.Version{Tag: "2.0", Digest: digest.String()}))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.Reference).To(Equal("myreg.azurecr.io/team/app@" + digest.String()))
 		Expect(res.FilesMap()["repository"]).To(Equal("myreg.azurecr.io/team/app"))
@@ -141,8 +141,8 @@ var _ = Describe("cloud registries", func() {
 
 		By("and none when the nodes pull from ACR themselves")
 		h = newHook("myreg.azurecr.io", hook.NodesPullFromACR())
-		res, err = h.Resolve(ctx, decide(h, map[string]any{"repository": "myreg.azurecr.io/team/app", "azure_acr": true}),
-			resource.Version{Tag: "2.0", Digest: digest.String()})
+		res, err = h.Resolve(ctx, decide(h, map[string]any{"repository": "myreg.azurecr.io/team/app", "azure_acr": true},
+			resource.Version{Tag: "2.0", Digest: digest.String()}))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.Auth).To(BeNil())
 	})
@@ -150,7 +150,7 @@ var _ = Describe("cloud registries", func() {
 	It("returns the token exchange's failure", func() {
 		tokens.err = errors.New("get an ECR token in eu-west-1: AccessDeniedException: not authorized")
 		h := newHook(ecrHost)
-		_, err := h.Resolve(ctx, decide(h, ecrSource), resource.Version{Tag: "1.0", Digest: "sha256:" + strings.Repeat("0", 64)})
+		_, err := h.Resolve(ctx, decide(h, ecrSource, resource.Version{Tag: "1.0", Digest: "sha256:" + strings.Repeat("0", 64)}))
 		Expect(err).To(MatchError(tokens.err))
 	})
 })

@@ -4,35 +4,69 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/refimage/refimage/resource"
 )
 
-// Decision is the hook's answer for one get step (or one custom type's
-// image), with its reason in words.
+// Decision is the hook's answer for one get step, with its reason in words
+// and, as data, the rule that matched and what to strip before a pod runs.
 type Decision struct {
 	// Skip is true when the step needs no pod: Resolve computes what in
 	// would have written.
 	Skip bool `json:"skip"`
 	// Eligible is true when the type produces a registry image, whatever
-	// fetch_artifact says: its check can run in process (Check).
-	Eligible bool   `json:"eligible"`
-	Reason   string `json:"reason"`
-	// Source (type defaults merged under the evaluated source) and Params
-	// are decoded and validated when Eligible.
-	Source resource.Source    `json:"-"`
-	Params resource.GetParams `json:"-"`
+	// the step asks for: its check can run in process (Check).
+	Eligible bool `json:"eligible"`
+	// Rule is the eligibility rule that matched (RuleNone when none did).
+	Rule Rule `json:"rule,omitempty"`
+	// In is whose in a pod of this type runs, when the hook knows it.
+	In     Implementation `json:"in,omitempty"`
+	Reason string         `json:"reason"`
+	// StripParams and StripSource are the keys to remove from the step's
+	// params and source before a pod runs the stock registry-image
+	// resource, which rejects them (PodParams and PodSource do it).
+	StripParams []string `json:"strip_params,omitempty"`
+	StripSource []string `json:"strip_source,omitempty"`
+	// Source, Params and Version are decoded and validated when Skip (and
+	// Source when Eligible and it decodes); they hold credentials and do
+	// not go into JSON.
+	Source  resource.Source    `json:"-"`
+	Params  resource.GetParams `json:"-"`
+	Version resource.Version   `json:"-"`
 }
 
-// ErrUnevaluated is wrapped by the error for a source that still holds a
+// PodParams returns params without StripParams, for the pod's in; params
+// is not changed.
+func (d Decision) PodParams(params map[string]any) map[string]any {
+	return without(params, d.StripParams)
+}
+
+// PodSource returns source without StripSource, for the pod's in.
+func (d Decision) PodSource(source map[string]any) map[string]any {
+	return without(source, d.StripSource)
+}
+
+func without(m map[string]any, keys []string) map[string]any {
+	if len(keys) == 0 {
+		return m
+	}
+	out := maps.Clone(m)
+	for _, k := range keys {
+		delete(out, k)
+	}
+	return out
+}
+
+// ErrUnevaluated is wrapped by the error for a value that still holds a
 // ((var)): the runtime must pass the credential-evaluated source.
 var ErrUnevaluated = errors.New("unevaluated ((var))")
 
 // UnevaluatedError names the field that still holds a ((var)).
 type UnevaluatedError struct {
-	Field string // "source.password"
-	Var   string // "((registry-password))"
+	Field string // "source.repository"
+	Var   string // "((registry))"
 }
 
 func (e *UnevaluatedError) Error() string {
@@ -42,173 +76,169 @@ func (e *UnevaluatedError) Error() string {
 // Is makes errors.Is(err, ErrUnevaluated) true.
 func (e *UnevaluatedError) Is(target error) bool { return target == ErrUnevaluated }
 
-// Decide says whether a get step can skip its pod. Its errors are
-// configuration mistakes the pipeline author must fix: a fetch_artifact or
-// skip_download that is not a bool, skip_download on a type that produces
-// no image, a leftover ((var)), an invalid source.
-func (h *Hook) Decide(ctx context.Context, step GetStep) (Decision, error) {
-	d, err := h.Classify(ctx, step)
+// Decide says whether a get step can skip its pod. It never fails a step
+// it would not skip: a type that produces no image, params or source
+// fields it does not know, skip_download on any type all get "run a pod"
+// with the reason. It returns an error only where it would skip and cannot
+// do so safely: a ((var)) left in the source or params, a malformed digest,
+// a fetch_artifact that is not a bool on an eligible get, fetch_artifact:
+// false together with a format.
+func (h *Hook) Decide(ctx context.Context, g Get) (Decision, error) {
+	d, err := h.classify(ctx, g)
 	if err != nil || !d.Eligible {
 		return d, err
 	}
-	var defaults map[string]any
-	if entry := findType(step.ResourceTypes, step.Resource.Type); entry != nil {
-		defaults = entry.Defaults
+	src, srcErr := decodeSource(g.Source)
+	if !d.Skip {
+		if srcErr == nil {
+			d.Source = src
+		}
+		return d, nil
 	}
-	evaluated := step.EvaluatedSource
-	if evaluated == nil {
-		evaluated = step.Resource.Source
+	var unevaluated *UnevaluatedError
+	if errors.As(srcErr, &unevaluated) {
+		return Decision{}, srcErr
 	}
-	if d.Source, err = decodeSource(mergeSource(defaults, evaluated)); err != nil {
-		return Decision{}, err
+	params, paramsErr := decodeParams(g.Params)
+	if errors.As(paramsErr, &unevaluated) {
+		return Decision{}, paramsErr
 	}
-	if d.Params, err = decodeParams(step.Params); err != nil {
-		return Decision{}, err
+	version, versionErr := parseVersion(g.Version)
+	var fieldErr *resource.FieldError
+	if errors.As(versionErr, &fieldErr) {
+		return Decision{}, versionErr
 	}
+	for _, c := range []struct {
+		what string
+		err  error
+	}{{"source", srcErr}, {"params", paramsErr}, {"version", versionErr}} {
+		if c.err != nil {
+			return h.podInstead(d, g, fmt.Sprintf("refimage cannot resolve the %s in process (%v); the pod's in decides", c.what, c.err)), nil
+		}
+	}
+	d.Source, d.Params, d.Version = src, params, version
 	return d, nil
 }
 
-// Classify is Decide without decoding the source: the same answer and
-// reason, for a static view of a pipeline whose sources still hold
-// ((vars)) (refimage explain). Only fetch_artifact and skip_download are
-// read; Source and Params stay empty.
-func (h *Hook) Classify(ctx context.Context, step GetStep) (Decision, error) {
-	typeName := step.Resource.Type
-	var defaults map[string]any
-	if entry := findType(step.ResourceTypes, typeName); entry != nil {
-		defaults = entry.Defaults
+// podInstead turns a skip into a pod, with the reason.
+func (h *Hook) podInstead(d Decision, g Get, why string) Decision {
+	d.Skip, d.Reason = false, "run a pod: "+why
+	d.StripParams, d.StripSource = stripKeys(d.In, g)
+	return d
+}
+
+// classify is Decide without decoding the source, params or version: the
+// same answer and reason, for a static view of a pipeline whose sources
+// still hold ((vars)) (refimage explain).
+func (h *Hook) classify(ctx context.Context, g Get) (Decision, error) {
+	e := h.eligible(ctx, g.Type, g.TypeImage, g.produces, 0)
+	if !e.ok {
+		return Decision{Reason: "run a pod: " + e.why}, nil
 	}
-	source := step.EvaluatedSource
-	if source == nil {
-		source = step.Resource.Source
-	}
-	// Every layer is read, so that a malformed value is an error even where
-	// a higher layer decides.
-	stepFetch, err := boolParam(step.Params, ControlParamFetchArtifact, "params")
+	d := Decision{Eligible: true, Rule: e.rule, In: e.impl}
+	d.StripParams, d.StripSource = stripKeys(e.impl, g)
+	ask, err := readAsk(g)
 	if err != nil {
 		return Decision{}, err
 	}
-	_, srcWhere, err := FetchArtifact(nil, source, defaults)
-	if err != nil {
-		return Decision{}, err
-	}
-	// A malformed default is an error even where the source decides.
-	if _, err := boolParam(defaults, ControlParamFetchArtifact, "defaults"); err != nil {
-		return Decision{}, err
-	}
-	srcFetch, _ := boolParam(source, ControlParamFetchArtifact, "source")
-	if srcFetch == nil {
-		srcFetch, _ = boolParam(defaults, ControlParamFetchArtifact, "defaults")
-	}
-	skipDownload, err := boolParam(step.Params, "skip_download", "params")
-	if err != nil {
-		return Decision{}, err
-	}
-	produces, why := h.producesImage(ctx, step.ResourceTypes, typeName, step.Resource.Produces, map[string]bool{})
-	if !produces {
-		if skipDownload != nil && *skipDownload {
-			return Decision{}, fmt.Errorf("decide get of type %s: params.skip_download is true, but %s; skip_download is registry-image's and has no meaning here: remove it", typeName, why)
-		}
-		return Decision{Reason: "run a pod: " + why}, nil
-	}
-	d := Decision{Eligible: true}
-	if stepFetch == nil && srcFetch == nil && (skipDownload == nil || !*skipDownload) {
-		d.Skip, d.Reason = true, fmt.Sprintf("no pod: %s and fetch_artifact is not set", why)
+	if ask.unreadable != "" {
+		d.Reason = "run a pod: " + ask.unreadable
 		return d, nil
 	}
-	// The same precedence as in's, from the same function.
-	mode, modeWhy, err := resource.ChooseMode(
-		resource.GetParams{FetchArtifact: stepFetch, SkipDownload: skipDownload != nil && *skipDownload},
-		resource.Source{FetchArtifact: srcFetch}, true)
-	if err != nil {
-		return Decision{}, err
+	if ask.unset() {
+		if h.policy == SkipOnRequest {
+			d.Reason = fmt.Sprintf("run a pod: %s, but fetch_artifact is not set and the runtime skips only gets that ask (skip_download: true or fetch_artifact: false)", e.why)
+			return d, nil
+		}
+		d.Skip, d.Reason = true, fmt.Sprintf("no pod: %s and fetch_artifact is not set", e.why)
+		d.StripParams, d.StripSource = nil, nil
+		return d, nil
 	}
-	if srcWhere == "defaults."+ControlParamFetchArtifact {
-		modeWhy = strings.Replace(modeWhy, "source.fetch_artifact", "defaults.fetch_artifact (the type's)", 1)
+	mode, modeWhy, err := chooseMode(ask.params, resource.Source{FetchArtifact: ask.source})
+	if err != nil {
+		return Decision{}, fmt.Errorf("decide get %s: %w", stepName(g), err)
+	}
+	if g.SkipDownload && !ask.paramSkip {
+		modeWhy = strings.Replace(modeWhy, "params.skip_download", "the step's skip_download", 1)
 	}
 	if mode == resource.FullDownload {
-		d.Reason = fmt.Sprintf("run a pod: %s, so the step downloads the image's bytes (%s)", modeWhy, why)
+		d.Reason = fmt.Sprintf("run a pod: %s, so the step downloads the image's bytes (%s)", modeWhy, e.why)
 		return d, nil
 	}
-	d.Skip, d.Reason = true, fmt.Sprintf("no pod: %s and %s", why, modeWhy)
+	d.Skip, d.Reason = true, fmt.Sprintf("no pod: %s and %s", e.why, modeWhy)
+	d.StripParams, d.StripSource = nil, nil
 	return d, nil
 }
 
-// DecideTypeImage says whether the image of the custom type typeName can be
-// resolved with no check or get pod: when the type it is fetched with (its
-// entry's type:) produces a registry image. Whether typeName's own
-// resources are eligible is Decide's question, not this one.
-func (h *Hook) DecideTypeImage(ctx context.Context, types []ResourceType, typeName string) (Decision, error) {
-	entry := findType(types, typeName)
-	if entry == nil {
-		return Decision{}, fmt.Errorf("decide image of type %s: no resource_types entry has that name; base types' images are the runtime's own", typeName)
-	}
-	return h.decideTypeImage(ctx, types, entry, map[string]bool{typeName: true})
+// ask is what a get step asks for: the settings in's mode depends on.
+type ask struct {
+	params    resource.GetParams
+	source    *bool
+	paramSkip bool
+	// unreadable says why a setting the pod's in reads could not be read
+	// here (skip_download or format of the wrong JSON type).
+	unreadable string
 }
 
-func (h *Hook) decideTypeImage(ctx context.Context, types []ResourceType, entry *ResourceType, seen map[string]bool) (Decision, error) {
-	fetch, where, err := FetchArtifact(entry.Params, nil, nil)
-	if err != nil {
-		return Decision{}, fmt.Errorf("decide image of type %s: %w", entry.Name, err)
-	}
-	produces, why := h.producesImage(ctx, types, entry.Type, "", seen)
-	if !produces {
-		return Decision{Reason: fmt.Sprintf("run a pod: type %s is fetched with %s, and %s", entry.Name, entry.Type, why)}, nil
-	}
-	d := Decision{Eligible: true}
-	if d.Source, err = decodeSource(entry.Source); err != nil {
-		return Decision{}, fmt.Errorf("decide image of type %s: %w", entry.Name, err)
-	}
-	if d.Params, err = decodeParams(entry.Params); err != nil {
-		return Decision{}, fmt.Errorf("decide image of type %s: %w", entry.Name, err)
-	}
-	if fetch != nil && *fetch {
-		d.Reason = fmt.Sprintf("run a pod: resource_types[%s].%s is true", entry.Name, where)
-		return d, nil
-	}
-	d.Skip, d.Reason = true, fmt.Sprintf("no pod: type %s is fetched with %s, and %s", entry.Name, entry.Type, why)
-	return d, nil
+func (a ask) unset() bool {
+	return a.params.FetchArtifact == nil && !a.params.SkipDownload && a.params.Format == "" && a.source == nil
 }
 
-// producesImage applies the three eligibility rules to typeName; why says
-// which rule held, or why none did.
-func (h *Hook) producesImage(ctx context.Context, types []ResourceType, typeName, resourceProduces string, seen map[string]bool) (bool, string) {
-	if resourceProduces == ProducesRegistryImage {
-		return true, "the resource declares produces: registry-image"
+// readAsk reads fetch_artifact (params, then source: the type's defaults
+// are merged into the source), skip_download and format. A fetch_artifact
+// that is not a bool is an error: the type is eligible and only a bool
+// says what the step wants.
+func readAsk(g Get) (ask, error) {
+	var a ask
+	var err error
+	if a.params.FetchArtifact, err = boolParam(g.Params, ControlParamFetchArtifact, "params"); err != nil {
+		return a, err
 	}
-	entry := findType(types, typeName)
-	switch {
-	case entry == nil && typeName == BaseType:
-		return true, "registry-image is the base type that produces images"
-	case entry == nil:
-		return false, fmt.Sprintf("%s is a base type that produces no image", typeName)
-	case entry.Produces == ProducesRegistryImage:
-		return true, fmt.Sprintf("resource_types[%s] declares produces: registry-image", typeName)
-	case entry.Produces != "":
-		return false, fmt.Sprintf("resource_types[%s] declares produces: %s, not registry-image", typeName, entry.Produces)
-	case seen[typeName]:
-		return false, fmt.Sprintf("resource_types[%s] is fetched with itself (a cycle)", typeName)
-	case h.labels == nil:
-		return false, fmt.Sprintf("resource_types[%s] declares no produces, and its image's %s label is not looked up", typeName, ProducesLabel)
+	if a.source, err = boolParam(g.Source, ControlParamFetchArtifact, "source"); err != nil {
+		return a, err
 	}
-	seen[typeName] = true
-	img, err := h.decideTypeImage(ctx, types, entry, seen)
-	switch {
-	case err != nil:
-		return false, fmt.Sprintf("resource_types[%s] declares no produces, and its image cannot be inspected: %v", typeName, err)
-	case !img.Eligible:
-		return false, fmt.Sprintf("resource_types[%s] declares no produces, and its image cannot be inspected without a pod (%s)", typeName, strings.TrimPrefix(img.Reason, "run a pod: "))
-	}
-	pinned, err := h.typeImageDigest(ctx, entry, img)
+	skip, err := boolParam(g.Params, "skip_download", "params")
 	if err != nil {
-		return false, fmt.Sprintf("resource_types[%s] declares no produces, and its image's labels could not be read: %v", typeName, err)
+		a.unreadable = fmt.Sprintf("%v; the pod's in decides", err)
+		return a, nil
 	}
-	labels, err := h.labels.Labels(ctx, img.Source, pinned)
-	if err != nil {
-		return false, fmt.Sprintf("resource_types[%s] declares no produces, and the labels of %s could not be read: %v", typeName, pinned, err)
+	a.paramSkip = skip != nil && *skip
+	a.params.SkipDownload = a.paramSkip || g.SkipDownload
+	if raw, ok := g.Params["format"]; ok && raw != nil {
+		f, isString := raw.(string)
+		if !isString {
+			a.unreadable = fmt.Sprintf("params.format is %s, not a string; the pod's in decides", describe(raw))
+			return a, nil
+		}
+		a.params.Format = f
 	}
-	if v := labels[ProducesLabel]; v != ProducesRegistryImage {
-		return false, fmt.Sprintf("resource_types[%s] declares no produces, and its image %s has no label %s=%s", typeName, pinned.DigestStr(), ProducesLabel, ProducesRegistryImage)
+	return a, nil
+}
+
+// chooseMode is in's precedence, from the same function (resource.ChooseMode),
+// for a Kubernetes pod.
+func chooseMode(p resource.GetParams, s resource.Source) (resource.Mode, string, error) {
+	return resource.ChooseMode(p, s, true)
+}
+
+// stripKeys lists the control fields the stock registry-image resource
+// would reject, present in the step's params and source.
+func stripKeys(impl Implementation, g Get) (params, source []string) {
+	if impl != ImplRegistryImage {
+		return nil, nil
 	}
-	return true, fmt.Sprintf("the image of resource_types[%s] (%s) carries the label %s=%s", typeName, pinned.DigestStr(), ProducesLabel, ProducesRegistryImage)
+	if _, ok := g.Params[ControlParamFetchArtifact]; ok {
+		params = []string{ControlParamFetchArtifact}
+	}
+	if _, ok := g.Source[ControlParamFetchArtifact]; ok {
+		source = []string{ControlParamFetchArtifact}
+	}
+	return params, source
+}
+
+func stepName(g Get) string {
+	if g.Name != "" {
+		return g.Name
+	}
+	return "of type " + g.Type
 }

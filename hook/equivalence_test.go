@@ -55,7 +55,7 @@ var _ = Describe("Equivalence with the in binary", Ordered, func() {
 	It("writes and prints byte for byte what in writes and prints, over generated requests", func() {
 		reg := startRegistry()
 		rng := rand.New(rand.NewPCG(5, 7))
-		h := hook.New(hook.WithLabeler(nil))
+		h := mustNew(hook.WithLabeler(nil))
 		for i := range 32 {
 			path := fmt.Sprintf("team-%d/app%d", rng.IntN(3), i)
 			tag := []string{"latest", "1.2.3", "v2", "2026-01-01_rc.1"}[rng.IntN(4)]
@@ -83,9 +83,9 @@ var _ = Describe("Equivalence with the in binary", Ordered, func() {
 			}
 			version := resource.Version{Tag: tag, Digest: digest.String()}
 
-			d, err := h.Decide(context.Background(), hook.GetStep{Resource: hook.Resource{Type: "registry-image", Source: source}, Params: params})
+			d, err := h.Decide(context.Background(), baseGet(source, params, version))
 			Expect(err).NotTo(HaveOccurred())
-			res, err := h.Resolve(context.Background(), d, version)
+			res, err := h.Resolve(context.Background(), d)
 			Expect(err).NotTo(HaveOccurred())
 			hookOut, err := json.Marshal(resource.VersionResponse{Version: res.Version, Metadata: res.Metadata})
 			Expect(err).NotTo(HaveOccurred())
@@ -104,11 +104,11 @@ var _ = Describe("Equivalence with the in binary", Ordered, func() {
 		v2Digest := reg.push("team/app", "latest", nil) // the tag then moves to v2
 		Expect(v2Digest).NotTo(Equal(v1Digest))
 
-		h := hook.New(hook.WithLabeler(nil))
+		h := mustNew(hook.WithLabeler(nil))
 		source := map[string]any{"repository": repo}
-		d, err := h.Decide(context.Background(), hook.GetStep{Resource: hook.Resource{Type: "registry-image", Source: source}})
+		d, err := h.Decide(context.Background(), baseGet(source, nil, upstream))
 		Expect(err).NotTo(HaveOccurred())
-		res, err := h.Resolve(context.Background(), d, upstream)
+		res, err := h.Resolve(context.Background(), d)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.Version).To(Equal(upstream))
 		Expect(res.Reference).To(Equal(repo + "@" + v1Digest.String()))

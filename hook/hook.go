@@ -2,55 +2,141 @@ package hook
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/refimage/refimage/resource"
 )
 
-// Hook answers a runtime's get steps. It caches proven digests and image
-// labels, so that one Hook serves a runtime's lifetime; it is safe for
-// concurrent use.
+// Hook answers a runtime's get steps. It caches proven digests, image
+// labels and the checked versions of type images, so that one Hook serves
+// a runtime's lifetime; it is safe for concurrent use.
 type Hook struct {
 	labels     Labeler
 	clientOpts []resource.Option
 	open       resource.OpenFunc
-	proven     *cache[struct{}]
-	images     *cache[v1.Image]
+	proven     *lru[struct{}]
+	images     *lru[v1.Image]
+	typeImages *versionCache
 	nodePulls  nodePulls
+	baseTypes  map[string]baseType
+	imageTypes map[string]Implementation // repository (name.Repository.Name()) → implementation
+	policy     Policy
+	trust      bool
 }
+
+// baseType is one base type the runtime declared as producing images.
+type baseType struct {
+	image string
+	impl  Implementation
+}
+
+// DefaultBaseImage is the image of the base type registry-image when the
+// runtime declares none: the stock resource, as Concourse and JetBridge
+// ship it.
+const DefaultBaseImage = "docker.io/concourse/registry-image-resource"
 
 // nodePulls records which cloud registries the nodes pull from with their
 // own identity, so that no pull secret is made for them.
 type nodePulls struct{ ecr, acr bool }
 
 type options struct {
-	labels     Labeler
-	noLabels   bool
-	clientOpts []resource.Option
-	open       resource.OpenFunc
-	cacheSize  int
-	nodePulls  nodePulls
+	labels        Labeler
+	noLabels      bool
+	clientOpts    []resource.Option
+	open          resource.OpenFunc
+	cacheSize     int
+	nodePulls     nodePulls
+	baseTypes     map[string]baseType
+	imageTypes    map[string]Implementation
+	policy        Policy
+	trust         bool
+	checkInterval time.Duration
+	now           func() time.Time
+	errs          []error
 }
 
 // Option configures New.
 type Option func(*options)
 
+// WithBaseType declares that the base type name produces registry images
+// (rule 1), that its image is image, and whose in it runs. A runtime that
+// registers refimage's image as registry-image says
+// WithBaseType("registry-image", "ghcr.io/…/refimage@sha256:…", ImplRefimage).
+// Without any, registry-image is DefaultBaseImage with ImplRegistryImage.
+// A custom type whose image is a declared base type's image (a
+// resource_types entry that overrides the base type with the same image)
+// matches rule 3.
+func WithBaseType(name, image string, impl Implementation) Option {
+	return func(o *options) {
+		if err := checkImpl(impl); err != nil || name == "" {
+			o.errs = append(o.errs, fmt.Errorf("declare base type %q: %w", name, errors.Join(err, emptyName(name))))
+			return
+		}
+		o.baseTypes[name] = baseType{image: image, impl: impl}
+	}
+}
+
+// WithImageType puts type images on the operator's list of images whose
+// gets produce registry images (rule 3), by repository (any tag or digest
+// of it).
+func WithImageType(impl Implementation, repositories ...string) Option {
+	return func(o *options) {
+		if err := checkImpl(impl); err != nil {
+			o.errs = append(o.errs, fmt.Errorf("list image types %v: %w", repositories, err))
+			return
+		}
+		for _, r := range repositories {
+			o.imageTypes[r] = impl
+		}
+	}
+}
+
+// WithPolicy chooses which eligible gets skip their pod (SkipByDefault
+// unless given).
+func WithPolicy(p Policy) Option { return func(o *options) { o.policy = p } }
+
+// TrustPinnedDigests makes a version with a digest cost no request at
+// all: the digest the scheduler chose is trusted to exist, as kubelet will
+// find out when it pulls (a registry that is down does not fail a build
+// whose image the node has cached). The default proves each digest once
+// with a HEAD.
+func TrustPinnedDigests() Option { return func(o *options) { o.trust = true } }
+
+// WithTypeCheckInterval is how long an in-process check of a custom type's
+// image (for a type with no checked version, or an image given by tag)
+// stands: one check per type and interval, whatever the number of
+// decisions. The default is one minute, Concourse's default check_every.
+func WithTypeCheckInterval(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.checkInterval = d
+		}
+	}
+}
+
+// WithClock replaces time.Now for the type check interval; for tests.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
 // WithLabeler replaces the registry lookup of a custom type's image labels
-// (the third eligibility rule); the hook caches its answers per image
-// digest. Nil turns the rule off: only produces declarations count.
+// (rule 2); the hook caches its answers per image digest. Nil turns the
+// rule off.
 func WithLabeler(l Labeler) Option {
 	return func(o *options) { o.labels, o.noLabels = l, l == nil }
 }
 
 // WithClientOptions passes options to resource.NewClient (transport, retry
-// policy) for every registry request the hook makes.
+// policy, cloud resolver) for every registry request the hook makes.
 func WithClientOptions(opts ...resource.Option) Option {
 	return func(o *options) { o.clientOpts = append(o.clientOpts, opts...) }
 }
 
-// WithOpen replaces how a source becomes a registry connection; tests use
-// it to count requests. The default is resource.NewClient.
+// WithOpen replaces how a source becomes a registry connection. The
+// default is resource.NewClient.
 func WithOpen(open resource.OpenFunc) Option { return func(o *options) { o.open = open } }
 
 // NodesPullFromECR says the cluster's nodes pull from Amazon ECR with their
@@ -64,7 +150,8 @@ func NodesPullFromECR() Option { return func(o *options) { o.nodePulls.ecr = tru
 func NodesPullFromACR() Option { return func(o *options) { o.nodePulls.acr = true } }
 
 // WithCacheSize bounds each cache (proven digests, fetched manifests,
-// labels); the default is 4096 entries. A full cache is emptied.
+// labels, type versions); the default is 4096 entries, least recently used
+// first out.
 func WithCacheSize(n int) Option {
 	return func(o *options) {
 		if n > 0 {
@@ -73,14 +160,40 @@ func WithCacheSize(n int) Option {
 	}
 }
 
-// New returns a Hook. The zero configuration talks to registries with
-// resource.NewClient and reads custom types' labels from their images.
-func New(opts ...Option) *Hook {
-	o := options{cacheSize: 4096}
+// New returns a Hook. The zero configuration declares registry-image as
+// the stock resource, skips image gets by default, proves digests with one
+// HEAD, talks to registries with resource.NewClient and reads custom types'
+// labels from their images. Invalid options are reported here, all at once.
+func New(opts ...Option) (*Hook, error) {
+	o := options{cacheSize: 4096, checkInterval: time.Minute, now: time.Now,
+		baseTypes:  map[string]baseType{BaseType: {image: DefaultBaseImage, impl: ImplRegistryImage}},
+		imageTypes: map[string]Implementation{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	h := &Hook{clientOpts: o.clientOpts, proven: newCache[struct{}](o.cacheSize), images: newCache[v1.Image](o.cacheSize), nodePulls: o.nodePulls}
+	h := &Hook{clientOpts: o.clientOpts, nodePulls: o.nodePulls, baseTypes: o.baseTypes,
+		policy: o.policy, trust: o.trust, imageTypes: map[string]Implementation{},
+		proven: newLRU[struct{}](o.cacheSize), images: newLRU[v1.Image](o.cacheSize),
+		typeImages: newVersionCache(o.cacheSize, o.checkInterval, o.now)}
+	if o.policy != SkipByDefault && o.policy != SkipOnRequest {
+		o.errs = append(o.errs, fmt.Errorf("choose policy: %d is neither SkipByDefault nor SkipOnRequest", o.policy))
+	}
+	for _, b := range o.baseTypes {
+		if b.image != "" {
+			o.imageTypes[b.image] = b.impl
+		}
+	}
+	for image, impl := range o.imageTypes {
+		ref, err := name.ParseReference(image)
+		if err != nil {
+			o.errs = append(o.errs, fmt.Errorf("list image type %q: %w", image, err))
+			continue
+		}
+		h.imageTypes[ref.Context().Name()] = impl
+	}
+	if err := errors.Join(o.errs...); err != nil {
+		return nil, fmt.Errorf("configure the hook: %w", err)
+	}
 	h.open = o.open
 	if h.open == nil {
 		h.open = func(ctx context.Context, src resource.Source) (resource.Registry, error) {
@@ -93,5 +206,20 @@ func New(opts ...Option) *Hook {
 	case !o.noLabels:
 		h.labels = CachedLabeler(RegistryLabeler(h.openCached), o.cacheSize)
 	}
-	return h
+	return h, nil
+}
+
+func checkImpl(impl Implementation) error {
+	switch impl {
+	case ImplRefimage, ImplRegistryImage:
+		return nil
+	}
+	return fmt.Errorf("implementation %q is neither hook.ImplRefimage nor hook.ImplRegistryImage", impl)
+}
+
+func emptyName(n string) error {
+	if n == "" {
+		return errors.New("the name is empty")
+	}
+	return nil
 }

@@ -1,6 +1,8 @@
 package hook_test
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -11,7 +13,9 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/refimage/refimage/hook"
 	"github.com/refimage/refimage/internal/registrytest"
+	"github.com/refimage/refimage/resource"
 )
 
 func TestHook(t *testing.T) {
@@ -59,4 +63,37 @@ func (r *testRegistry) push(repo, tag string, labels map[string]string) v1.Hash 
 	Expect(err).NotTo(HaveOccurred())
 	r.Reset()
 	return digest
+}
+
+// mustNew is hook.New for options that are valid.
+func mustNew(opts ...hook.Option) *hook.Hook {
+	h, err := hook.New(opts...)
+	Expect(err).NotTo(HaveOccurred())
+	return h
+}
+
+// versionMap is a version as a plan carries it.
+func versionMap(v resource.Version) map[string]string {
+	out := map[string]string{}
+	if v.Tag != "" {
+		out["tag"] = v.Tag
+	}
+	if v.Digest != "" {
+		out["digest"] = v.Digest
+	}
+	return out
+}
+
+// baseGet is the plan of a get of the base type registry-image.
+func baseGet(source, params map[string]any, v resource.Version) hook.Get {
+	return hook.Get{Type: "registry-image", Source: source, Params: params, Version: versionMap(v),
+		TypeImage: hook.TypeImage{BaseType: "registry-image"}}
+}
+
+// jsonUnmarshalStrict decodes as refimage resolve does: unknown fields are
+// errors.
+func jsonUnmarshalStrict(s string, into any) error {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	return dec.Decode(into)
 }

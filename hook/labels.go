@@ -3,9 +3,9 @@ package hook
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/refimage/refimage/resource"
 )
@@ -44,44 +44,26 @@ func RegistryLabeler(open resource.OpenFunc) Labeler {
 	})
 }
 
-// CachedLabeler asks l once per image digest; failures are not cached.
-// Lookups of different digests run side by side; a caller waiting for
-// another's lookup of the same digest stops when its own context ends, and
-// looks up itself when that lookup failed.
+// CachedLabeler asks l once per image digest (the least recently used
+// answers are dropped past size); failures are not cached. Concurrent
+// lookups of one digest share one request; a caller waiting for it stops
+// when its own context ends.
 func CachedLabeler(l Labeler, size int) Labeler {
-	c := newCache[map[string]string](size)
-	var mu sync.Mutex
-	inflight := map[string]chan struct{}{}
+	c := newLRU[map[string]string](size)
+	var group singleflight.Group
 	return LabelerFunc(func(ctx context.Context, src resource.Source, image name.Digest) (map[string]string, error) {
 		key := image.Name()
-		for {
-			if got, ok := c.get(key); ok {
-				return got, nil
-			}
-			mu.Lock()
-			done, busy := inflight[key]
-			if !busy {
-				done = make(chan struct{})
-				inflight[key] = done
-			}
-			mu.Unlock()
-			if busy {
-				select {
-				case <-done:
-					continue
-				case <-ctx.Done():
-					return nil, ctx.Err()
-				}
-			}
+		if got, ok := c.get(key); ok {
+			return got, nil
+		}
+		v, err := shared(ctx, &group, key, func() (any, error) {
 			labels, err := l.Labels(ctx, src, image)
 			if err == nil {
 				c.put(key, labels)
 			}
-			mu.Lock()
-			delete(inflight, key)
-			mu.Unlock()
-			close(done)
 			return labels, err
-		}
+		})
+		labels, _ := v.(map[string]string)
+		return labels, err
 	})
 }

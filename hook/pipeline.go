@@ -1,6 +1,10 @@
 package hook
 
-import "github.com/refimage/refimage/resource"
+import (
+	"context"
+
+	"github.com/refimage/refimage/resource"
+)
 
 // Names this package gives meaning to.
 const (
@@ -18,23 +22,25 @@ const (
 	ControlParamFetchArtifact = "fetch_artifact"
 )
 
-// ResourceType is one entry of a pipeline's resource_types, as written.
+// ResourceType is one entry of a pipeline's resource_types, as written:
+// the pipeline form, which only refimage explain uses. A runtime holds a
+// plan instead (Get).
 type ResourceType struct {
 	Name     string         `json:"name"`
 	Type     string         `json:"type"`
 	Source   map[string]any `json:"source,omitempty"`
 	Defaults map[string]any `json:"defaults,omitempty"`
 	Params   map[string]any `json:"params,omitempty"`
-	Produces string         `json:"produces,omitempty"`
+	// Image is a type given directly as an image (JetBridge's image:).
+	Image string `json:"image,omitempty"`
+	// Produces is rule 4, only on runtimes whose pipeline schema has it.
+	Produces string `json:"produces,omitempty"`
 	// Privileged, CheckEvery and Tags are Concourse's own fields of a
-	// resource_types entry: accepted so that a runtime can pass its
-	// declarations as they are, and not used.
+	// resource_types entry: accepted, and not used.
 	Privileged bool     `json:"privileged,omitempty"`
 	CheckEvery string   `json:"check_every,omitempty"`
 	Tags       []string `json:"tags,omitempty"`
 	// Version is the type's image version the runtime checked, if any.
-	// Without one the hook checks the type's source in process when it
-	// needs the image (to read its labels).
 	Version *resource.Version `json:"version,omitempty"`
 }
 
@@ -46,18 +52,75 @@ type Resource struct {
 	Produces string         `json:"produces,omitempty"`
 }
 
-// GetStep is what a runtime knows when it is about to run a get step.
+// GetStep is a get step of a pipeline file, with the pipeline's
+// resource_types: the pipeline form.
 type GetStep struct {
-	// Resource carries the step's resource type name (Resource.Type).
 	Resource      Resource
 	ResourceTypes []ResourceType
 	// Params are the get step's params.
 	Params map[string]any
 	// EvaluatedSource is the resource's source after credential
-	// evaluation; the type's defaults are merged under it by the hook, as
-	// Concourse merges them. Nil means Resource.Source (which then must
-	// hold no ((var))).
+	// evaluation; nil means Resource.Source.
 	EvaluatedSource map[string]any
+}
+
+// Plan is the get plan Concourse would make of the step: the type's
+// defaults merged under the source, and the type as an image plan, each
+// resource_types entry resolved past itself (so that an entry
+// name: registry-image, type: registry-image overrides the base type and
+// is fetched with it).
+func (s GetStep) Plan() Get {
+	source := s.EvaluatedSource
+	if source == nil {
+		source = s.Resource.Source
+	}
+	if entry := findType(s.ResourceTypes, s.Resource.Type); entry != nil {
+		source = mergeSource(entry.Defaults, source)
+	}
+	return Get{Name: s.Resource.Name, Type: s.Resource.Type, Source: source, Params: s.Params,
+		TypeImage: imageForType(s.ResourceTypes, s.Resource.Type), produces: s.Resource.Produces}
+}
+
+// imageForType is Concourse's ImageForType over the pipeline form.
+func imageForType(types []ResourceType, typeName string) TypeImage {
+	entry := findType(types, typeName)
+	if entry == nil {
+		return TypeImage{BaseType: typeName}
+	}
+	if entry.Image != "" {
+		return TypeImage{ImageRef: entry.Image, entry: entry}
+	}
+	rest := make([]ResourceType, 0, len(types))
+	for _, t := range types {
+		if t.Name != typeName {
+			rest = append(rest, t)
+		}
+	}
+	inner := imageForType(rest, entry.Type)
+	var version map[string]string
+	if v := entry.Version; v != nil {
+		version = map[string]string{}
+		if v.Tag != "" {
+			version["tag"] = v.Tag
+		}
+		if v.Digest != "" {
+			version["digest"] = v.Digest
+		}
+	}
+	source := entry.Source
+	if e := findType(rest, entry.Type); e != nil {
+		source = mergeSource(e.Defaults, source)
+	}
+	return TypeImage{BaseType: inner.BaseType, entry: entry, GetPlan: &Get{Name: entry.Name, Type: entry.Type,
+		Source: source, Params: entry.Params, Version: version, TypeImage: inner}}
+}
+
+// Classify is Decide over the pipeline form without decoding the source:
+// the same answer and reason, for a static view of a pipeline whose
+// sources still hold ((vars)) (refimage explain). Only fetch_artifact,
+// skip_download and format are read; Source and Params stay empty.
+func (h *Hook) Classify(ctx context.Context, step GetStep) (Decision, error) {
+	return h.classify(ctx, step.Plan())
 }
 
 func findType(types []ResourceType, name string) *ResourceType {

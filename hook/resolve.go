@@ -19,7 +19,7 @@ type Resolution struct {
 	Version resource.Version `json:"version"`
 	// Files and Metadata are what in writes and prints in reference mode,
 	// byte for byte.
-	Files    []resource.File          `json:"-"`
+	Files    []resource.File          `json:"files"`
 	Metadata []resource.MetadataField `json:"metadata"`
 	// Reference is the pinned, fully qualified reference
 	// (registry/repository@sha256:…, Docker Hub as docker.io/library/…),
@@ -33,16 +33,20 @@ type Resolution struct {
 	// Auth are the credentials for Registry (the mirror's when the mirror
 	// is used; a cloud token for ECR and ACR); nil for anonymous pulls and
 	// for a cloud registry the nodes pull from with their own identity.
-	// Never printed.
+	// Never printed, and not in JSON: a Resolution read back from JSON has
+	// AuthRequired set and no Auth, and kube.PullSecret refuses it rather
+	// than let a pod pull anonymously.
 	Auth *resource.Credentials `json:"-"`
+	// AuthRequired is true when the pull needs Auth.
+	AuthRequired bool `json:"auth_required,omitempty"`
 	// AuthExpires is when Auth stops working, for a short-lived cloud
-	// token; a pod must start before then.
+	// token; a pod must start before then, and a pull secret made from it
+	// must be refreshed by then (kube puts it on the Secret).
 	AuthExpires *time.Time `json:"auth_expires,omitempty"`
 	// AuthIdentity says whom Auth belongs to, never a secret: the username,
 	// or for a cloud token the identity it was issued to (key id, roles,
-	// account, client), since every ECR token has the username AWS. Pull
-	// secrets are named after it.
-	AuthIdentity string `json:"-"`
+	// account, client), since every ECR token has the username AWS.
+	AuthIdentity string `json:"auth_identity,omitempty"`
 	// Warnings are what a pod spec cannot express, and non-fatal events.
 	Warnings []string `json:"warnings,omitempty"`
 }
@@ -60,17 +64,24 @@ func (r *Resolution) FilesMap() map[string]string {
 // needs a pod.
 var ErrNotEligible = errors.New("the type does not produce a registry image")
 
-// Resolve computes, for an eligible decision and the version the scheduler
-// chose, what in would have written, with the same function in calls. A
+// Resolve computes, for a decision to skip and the version the scheduler
+// chose (Get.Version, carried by the decision), what in would have written, with the same function in calls. A
 // version with a digest is returned unchanged, and costs at most one HEAD
 // the first time that digest is seen (none after). A version with only a
 // tag is resolved to a digest with one HEAD, and a warning says so; a
 // version with neither is an error: the hook never falls back to a tag or
 // to latest.
-func (h *Hook) Resolve(ctx context.Context, d Decision, v resource.Version) (*Resolution, error) {
+func (h *Hook) Resolve(ctx context.Context, d Decision) (*Resolution, error) {
 	if !d.Eligible {
 		return nil, fmt.Errorf("resolve: %w (%s)", ErrNotEligible, d.Reason)
 	}
+	if !d.Skip {
+		return nil, fmt.Errorf("resolve: the decision is to run a pod (%s)", d.Reason)
+	}
+	if d.Source.Repository == "" {
+		return nil, errors.New("resolve: the decision carries no source: pass the Decision that Decide returned, not one read back from JSON")
+	}
+	v := d.Version
 	var warnings []string
 	if v.Digest == "" {
 		if v.Tag == "" {
@@ -106,7 +117,7 @@ func (h *Hook) Resolve(ctx context.Context, d Decision, v resource.Version) (*Re
 			creds = mirror.Credentials
 		}
 		if creds.Username != "" || creds.Password != "" {
-			res.Auth = &creds
+			res.Auth, res.AuthRequired = &creds, true
 			res.AuthIdentity = creds.Username
 		}
 	}
@@ -136,7 +147,7 @@ func (h *Hook) cloudAuth(res *Resolution, src resource.Source, ep *resource.Endp
 	if err != nil {
 		return fmt.Errorf("read the %s token for %s: %w", kind, res.Registry, err)
 	}
-	res.Auth = &resource.Credentials{Username: cfg.Username, Password: cfg.Password}
+	res.Auth, res.AuthRequired = &resource.Credentials{Username: cfg.Username, Password: cfg.Password}, true
 	c := src.CloudCredentials
 	res.AuthIdentity = strings.Join(append([]string{kind, c.AWSAccessKeyID, c.AWSAccountID, c.AWSRegion, c.AzureClientID, c.AzureTenantID}, c.RoleARNs()...), "|")
 	if !ep.Expires.IsZero() {
@@ -211,35 +222,4 @@ func insecureOpt(src resource.Source) []name.Option {
 		return []name.Option{name.Insecure}
 	}
 	return nil
-}
-
-// typeImageDigest pins a custom type's image: the version the runtime
-// checked, else an in-process check of the type's source.
-func (h *Hook) typeImageDigest(ctx context.Context, entry *ResourceType, img Decision) (name.Digest, error) {
-	reg, err := h.openCached(ctx, img.Source)
-	if err != nil {
-		return name.Digest{}, err
-	}
-	repo, err := repositoryOf(reg, img.Source)
-	if err != nil {
-		return name.Digest{}, err
-	}
-	switch {
-	case entry.Version != nil && entry.Version.Digest != "":
-		return repo.Digest(entry.Version.Digest), nil
-	case entry.Version != nil && entry.Version.Tag != "":
-		digest, err := h.resolveTag(ctx, img.Source, entry.Version.Tag)
-		if err != nil {
-			return name.Digest{}, err
-		}
-		return repo.Digest(digest), nil
-	}
-	versions, _, err := h.Check(ctx, img, nil)
-	if err != nil {
-		return name.Digest{}, err
-	}
-	if len(versions) == 0 {
-		return name.Digest{}, fmt.Errorf("check %s: no version found", img.Source.Repository)
-	}
-	return repo.Digest(versions[len(versions)-1].Digest), nil
 }

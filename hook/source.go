@@ -51,26 +51,6 @@ func describe(v any) string {
 	return fmt.Sprintf("%s (a JSON %T)", b, v)
 }
 
-// StripControlParams removes refimage's own control params (fetch_artifact)
-// from a get step's params before a runtime hands them to another
-// resource's in (registry-image rejects unknown params). params is not
-// changed.
-func StripControlParams(params map[string]any) map[string]any { return stripControl(params) }
-
-// StripControlSource does the same for a source (a resource's, or a type's
-// defaults merged in), which a pod running registry-image's own check or in
-// would reject for its fetch_artifact.
-func StripControlSource(source map[string]any) map[string]any { return stripControl(source) }
-
-func stripControl(m map[string]any) map[string]any {
-	if _, ok := m[ControlParamFetchArtifact]; !ok {
-		return m
-	}
-	out := maps.Clone(m)
-	delete(out, ControlParamFetchArtifact)
-	return out
-}
-
 // mergeSource puts the type's defaults under the source, key by key, as
 // Concourse merges them.
 func mergeSource(defaults, source map[string]any) map[string]any {

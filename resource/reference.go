@@ -24,8 +24,8 @@ type OpenFunc func(ctx context.Context, src Source) (Registry, error)
 
 // File is one file in reference mode's output, relative to the destination.
 type File struct {
-	Name string
-	Data []byte
+	Name string `json:"name"`
+	Data []byte `json:"data"`
 }
 
 // Reference is everything in writes and prints in reference-only mode, and

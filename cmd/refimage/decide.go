@@ -40,7 +40,7 @@ var errNotLookedUp = errors.New("labels are not looked up without --labels")
 
 func newDecider(types []hook.ResourceType, labels bool) *decider {
 	if labels {
-		return &decider{hook: hook.New()}
+		return &decider{hook: newHook()}
 	}
 	labelled := hook.LabelerFunc(func(context.Context, resource.Source, name.Digest) (map[string]string, error) {
 		return map[string]string{hook.ProducesLabel: hook.ProducesRegistryImage}, nil
@@ -54,10 +54,17 @@ func newDecider(types []hook.ResourceType, labels bool) *decider {
 		pinned[i] = t
 	}
 	return &decider{
-		hook:           hook.New(hook.WithLabeler(nil)),
-		assumeLabelled: hook.New(hook.WithLabeler(labelled), hook.WithOpen(refuse)),
+		hook:           newHook(hook.WithLabeler(nil)),
+		assumeLabelled: newHook(hook.WithLabeler(labelled), hook.WithOpen(refuse)),
 		typesLabelled:  pinned,
 	}
+}
+
+// newHook is hook.New for options that cannot be invalid (no base type,
+// image type or policy is given).
+func newHook(opts ...hook.Option) *hook.Hook {
+	h, _ := hook.New(opts...)
+	return h
 }
 
 // decide returns the decision and its reason for step.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,22 +15,33 @@ import (
 	"github.com/refimage/refimage/resource"
 )
 
-// resolveRequest is in's request plus what the runtime knows of the type,
-// and where the Kubernetes objects go.
+// resolveRequest is a get plan as a Concourse 7+ runtime holds it (the
+// fields of atc.GetPlan, credentials evaluated), plus the runtime's
+// configuration of the hook and where the Kubernetes objects go.
 type resolveRequest struct {
-	// Source is the credential-evaluated source.
-	Source  map[string]any   `json:"source"`
-	Params  map[string]any   `json:"params,omitempty"`
-	Version resource.Version `json:"version"`
-	// Type is the resource's type name; Produces its own declaration.
-	Type          string              `json:"type"`
-	Produces      string              `json:"produces,omitempty"`
-	ResourceTypes []hook.ResourceType `json:"resource_types,omitempty"`
-	// TypeImage asks the other question: can the image of the custom type
-	// Type itself (its resource_types entry's source, at Version) be
-	// resolved with no pod? Source and Params are then not used.
-	TypeImage  bool         `json:"type_image,omitempty"`
-	Kubernetes *kubeRequest `json:"kubernetes,omitempty"`
+	hook.Get
+	Runtime    *runtimeRequest `json:"runtime,omitempty"`
+	Kubernetes *kubeRequest    `json:"kubernetes,omitempty"`
+}
+
+// runtimeRequest is hook.New's options as JSON.
+type runtimeRequest struct {
+	// BaseTypes are the base types that produce images (registry-image,
+	// the stock resource, when none is given).
+	BaseTypes []struct {
+		Name  string              `json:"name"`
+		Image string              `json:"image"`
+		In    hook.Implementation `json:"in"`
+	} `json:"base_types,omitempty"`
+	// ImageTypes is the operator's list of type images that produce
+	// registry images.
+	ImageTypes []struct {
+		Repository string              `json:"repository"`
+		In         hook.Implementation `json:"in"`
+	} `json:"image_types,omitempty"`
+	// Policy is "skip-by-default" (the default) or "skip-on-request".
+	Policy             string `json:"policy,omitempty"`
+	TrustPinnedDigests bool   `json:"trust_pinned_digests,omitempty"`
 }
 
 type kubeRequest struct {
@@ -44,17 +56,13 @@ type kubeRequest struct {
 	NodesPullFromACR bool `json:"nodes_pull_from_acr,omitempty"`
 }
 
-// Secrets lets the CLI wiring redact the source's credentials.
-// The types' sources count too: a type_image request uses them.
+// Secrets lets the CLI wiring redact the credentials of the step's source
+// and of every type image's source in the plan.
 func (r resolveRequest) Secrets() []string {
-	sources := []map[string]any{r.Source}
-	for _, t := range r.ResourceTypes {
-		sources = append(sources, t.Source, t.Defaults)
-	}
 	var out []string
-	for _, values := range sources {
+	for g := &r.Get; g != nil; g = g.TypeImage.GetPlan {
 		var src resource.Source
-		if b, err := json.Marshal(values); err == nil {
+		if b, err := json.Marshal(g.Source); err == nil {
 			_ = json.NewDecoder(bytes.NewReader(b)).Decode(&src)
 		}
 		out = append(out, src.Secrets()...)
@@ -86,31 +94,52 @@ type kubeObjects struct {
 	VolumeMount     *corev1.VolumeMount `json:"volume_mount,omitempty"`
 }
 
+// hookOptions turns the request's runtime configuration into hook options.
+func (r resolveRequest) hookOptions(env cli.Env) ([]hook.Option, error) {
+	// Amazon ECR and Azure ACR sources get their tokens here, redacted
+	// from stderr.
+	opts := []hook.Option{hook.WithClientOptions(env.ClientOptions()...)}
+	if k := r.Kubernetes; k != nil && k.NodesPullFromECR {
+		opts = append(opts, hook.NodesPullFromECR())
+	}
+	if k := r.Kubernetes; k != nil && k.NodesPullFromACR {
+		opts = append(opts, hook.NodesPullFromACR())
+	}
+	rt := r.Runtime
+	if rt == nil {
+		return opts, nil
+	}
+	for _, b := range rt.BaseTypes {
+		opts = append(opts, hook.WithBaseType(b.Name, b.Image, b.In))
+	}
+	for _, t := range rt.ImageTypes {
+		opts = append(opts, hook.WithImageType(t.In, t.Repository))
+	}
+	switch rt.Policy {
+	case "", hook.SkipByDefault.String():
+	case hook.SkipOnRequest.String():
+		opts = append(opts, hook.WithPolicy(hook.SkipOnRequest))
+	default:
+		return nil, fmt.Errorf("read runtime.policy: %q is neither %q nor %q", rt.Policy, hook.SkipByDefault, hook.SkipOnRequest)
+	}
+	if rt.TrustPinnedDigests {
+		opts = append(opts, hook.TrustPinnedDigests())
+	}
+	return opts, nil
+}
+
 // resolve answers one request: the decision, and for a step with no pod
 // what in would have written, the pinned reference and the objects.
-func resolve(ctx context.Context, env cli.Env, req resolveRequest, opts ...hook.Option) (any, error) {
-	// Amazon ECR and Azure ACR sources get their tokens here, redacted
-	// from stderr; options from the caller come after and may replace them.
-	base := []hook.Option{hook.WithClientOptions(env.ClientOptions()...)}
-	if k := req.Kubernetes; k != nil && k.NodesPullFromECR {
-		base = append(base, hook.NodesPullFromECR())
+func resolve(ctx context.Context, env cli.Env, req resolveRequest, extra ...hook.Option) (any, error) {
+	opts, err := req.hookOptions(env)
+	if err != nil {
+		return nil, err
 	}
-	if k := req.Kubernetes; k != nil && k.NodesPullFromACR {
-		base = append(base, hook.NodesPullFromACR())
+	h, err := hook.New(append(opts, extra...)...)
+	if err != nil {
+		return nil, err
 	}
-	h := hook.New(append(base, opts...)...)
-	var d hook.Decision
-	var err error
-	if req.TypeImage {
-		d, err = h.DecideTypeImage(ctx, req.ResourceTypes, req.Type)
-	} else {
-		d, err = h.Decide(ctx, hook.GetStep{
-			Resource:        hook.Resource{Type: req.Type, Source: req.Source, Produces: req.Produces},
-			ResourceTypes:   req.ResourceTypes,
-			Params:          req.Params,
-			EvaluatedSource: req.Source,
-		})
-	}
+	d, err := h.Decide(ctx, req.Get)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +148,7 @@ func resolve(ctx context.Context, env cli.Env, req resolveRequest, opts ...hook.
 		env.Log.Info(d.Reason)
 		return resp, nil
 	}
-	res, err := h.Resolve(ctx, d, req.Version)
+	res, err := h.Resolve(ctx, d)
 	if err != nil {
 		return nil, err
 	}
@@ -129,14 +158,23 @@ func resolve(ctx context.Context, env cli.Env, req resolveRequest, opts ...hook.
 	resp.Version, resp.Files, resp.Metadata = &res.Version, res.FilesMap(), res.Metadata
 	resp.Reference, resp.ImageURL, resp.Warnings = res.Reference, res.ImageURL, res.Warnings
 	resp.AuthExpires = res.AuthExpires
+	if resp.Kubernetes, err = objects(res, req.Kubernetes); err != nil {
+		return nil, err
+	}
+	// Logged last, so that a failure is the only line on stderr.
+	env.Log.Info(d.Reason)
+	return resp, nil
+}
 
-	k := req.Kubernetes
+// objects builds the Kubernetes objects a task pod needs.
+func objects(res *hook.Resolution, k *kubeRequest) (*kubeObjects, error) {
 	if k == nil {
 		k = &kubeRequest{}
 	}
 	kopts := []kube.Option{kube.WithNamespace(k.Namespace), kube.WithLabels(k.Labels)}
 	objs := &kubeObjects{}
 	objs.Image, objs.ImagePullPolicy = kube.TaskImage(res)
+	var err error
 	if objs.Secret, err = kube.PullSecret(res, kopts...); err != nil {
 		return nil, err
 	}
@@ -144,8 +182,5 @@ func resolve(ctx context.Context, env cli.Env, req resolveRequest, opts ...hook.
 		cm, vol, mount := kube.InputFiles(res, kube.Input{MountPath: k.InputPath}, kopts...)
 		objs.ConfigMap, objs.Volume, objs.VolumeMount = cm, &vol, &mount
 	}
-	resp.Kubernetes = objs
-	// Logged last, so that a failure is the only line on stderr.
-	env.Log.Info(d.Reason)
-	return resp, nil
+	return objs, nil
 }

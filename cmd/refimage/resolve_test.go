@@ -23,9 +23,12 @@ func resolve(request string) *gexec.Session {
 
 type resolveOutput struct {
 	Decision struct {
-		Skip     bool
-		Eligible bool
-		Reason   string
+		Skip        bool
+		Eligible    bool
+		Rule        string
+		In          string
+		Reason      string
+		StripSource []string `json:"strip_source"`
 	}
 	Version    map[string]string
 	Files      map[string]string
@@ -44,15 +47,17 @@ type resolveOutput struct {
 }
 
 var _ = Describe("refimage resolve", func() {
-	It("prints the decision, in's files and metadata, the reference and the Kubernetes objects", func() {
+	It("reads a get plan and prints the decision, in's files and metadata, the reference and the Kubernetes objects", func() {
 		host := startRegistry()
 		digest := push(host + "/team/app:1.2").String()
 		s := resolve(`{
-			"type": "refimage",
-			"resource_types": [{"name": "refimage", "type": "registry-image", "source": {"repository": "registry.example.test/refimage"}, "produces": "registry-image", "privileged": false, "check_every": "10m", "tags": ["k8s"]}],
+			"name": "app-image", "type": "refimage", "resource": "app-image",
+			"image": {"base_type": "registry-image", "get_plan": {"id": "1/image-get", "get": {"name": "refimage", "type": "registry-image",
+				"source": {"repository": "registry.example.test/refimage"}, "skip_download": true, "image": {"base_type": "registry-image"}}}},
 			"source": {"repository": "` + host + `/team/app", "username": "robot", "password": "hunter2-secret"},
 			"params": {"fetch_artifact": false},
 			"version": {"tag": "1.2", "digest": "` + digest + `"},
+			"runtime": {"image_types": [{"repository": "registry.example.test/refimage", "in": "refimage"}]},
 			"kubernetes": {"namespace": "ci", "input_path": "/tmp/build/1/app-image", "labels": {"build": "7"}}
 		}`)
 		Expect(s.ExitCode()).To(Equal(0), string(s.Err.Contents()))
@@ -60,7 +65,9 @@ var _ = Describe("refimage resolve", func() {
 		var out resolveOutput
 		Expect(json.Unmarshal(s.Out.Contents(), &out)).To(Succeed())
 		Expect(out.Decision.Skip).To(BeTrue())
-		Expect(out.Decision.Reason).To(Equal("no pod: resource_types[refimage] declares produces: registry-image and params.fetch_artifact is false"))
+		Expect(out.Decision.Rule).To(Equal("image-list"))
+		Expect(out.Decision.In).To(Equal("refimage"))
+		Expect(out.Decision.Reason).To(Equal("no pod: the image of resource_types[refimage] (registry.example.test/refimage) is on the runtime's list of image types and params.fetch_artifact is false"))
 		Expect(out.Version).To(Equal(map[string]string{"tag": "1.2", "digest": digest}))
 		Expect(out.Files).To(Equal(map[string]string{"repository": host + "/team/app", "tag": "1.2", "digest": digest}))
 		Expect(out.Metadata).To(Equal([]map[string]string{{"name": "repository", "value": host + "/team/app"}, {"name": "tag", "value": "1.2"}}))
@@ -78,30 +85,33 @@ var _ = Describe("refimage resolve", func() {
 		Expect(k.VolumeMount.MountPath).To(Equal("/tmp/build/1/app-image"))
 	})
 
-	It("resolves a custom type's own image when the type it is fetched with produces images", func() {
+	It("resolves the get of a custom type's image, which is a get plan too", func() {
 		host := startRegistry()
 		digest := push(host + "/types/slack:1").String()
-		s := resolve(`{
-			"type": "slack", "type_image": true,
-			"resource_types": [{"name": "slack", "type": "registry-image", "source": {"repository": "` + host + `/types/slack"}}],
-			"version": {"tag": "1", "digest": "` + digest + `"}
-		}`)
+		s := resolve(`{"name": "slack", "type": "registry-image", "skip_download": true, "image": {"base_type": "registry-image"},
+			"source": {"repository": "` + host + `/types/slack"}, "version": {"tag": "1", "digest": "` + digest + `"},
+			"runtime": {"trust_pinned_digests": true}}`)
 		Expect(s.ExitCode()).To(Equal(0), string(s.Err.Contents()))
 		var out resolveOutput
 		Expect(json.Unmarshal(s.Out.Contents(), &out)).To(Succeed())
-		Expect(out.Decision.Reason).To(Equal("no pod: type slack is fetched with registry-image, and registry-image is the base type that produces images"))
+		Expect(out.Decision.Reason).To(Equal("no pod: registry-image is a base type that produces images and the step's skip_download is true"))
 		Expect(out.Reference).To(Equal(host + "/types/slack@" + digest))
 		Expect(out.Kubernetes.Secret).To(BeNil())
 	})
 
-	It("prints only the decision for a step that needs a pod", func() {
-		s := resolve(`{"type": "git", "source": {"uri": "https://git.example.test/x.git"}, "version": {"ref": "abc"}}`)
-		Expect(s.ExitCode()).To(Equal(1))
-		Expect(string(s.Err.Contents())).To(ContainSubstring(`unknown field "ref"`))
-
-		s = resolve(`{"type": "git", "source": {"uri": "https://git.example.test/x.git"}, "version": {}}`)
+	It("prints only the decision for a step that needs a pod, and never fails it", func() {
+		s := resolve(`{"type": "s3", "image": {"base_type": "s3"}, "source": {"bucket": "b", "regexp": "x-(.*).tgz"},
+			"params": {"skip_download": true}, "version": {"path": "x-1.tgz"}}`)
 		Expect(s.ExitCode()).To(Equal(0), string(s.Err.Contents()))
-		Expect(bytes.TrimSpace(s.Out.Contents())).To(MatchJSON(`{"decision": {"skip": false, "eligible": false, "reason": "run a pod: git is a base type that produces no image"}}`))
+		Expect(bytes.TrimSpace(s.Out.Contents())).To(MatchJSON(`{"decision": {"skip": false, "eligible": false, "reason": "run a pod: s3 is a base type that produces no image"}}`))
+
+		s = resolve(`{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "r.example.test/a", "fetch_artifact": true},
+			"params": {"format": "oci"}, "runtime": {"policy": "skip-on-request"}}`)
+		Expect(s.ExitCode()).To(Equal(0), string(s.Err.Contents()))
+		var out resolveOutput
+		Expect(json.Unmarshal(s.Out.Contents(), &out)).To(Succeed())
+		Expect(out.Decision.Reason).To(ContainSubstring(`run a pod: params.format is "oci"`))
+		Expect(out.Decision.StripSource).To(Equal([]string{"fetch_artifact"}))
 	})
 
 	DescribeTable("bad requests: one line on stderr, nothing on stdout, no credentials",
@@ -116,15 +126,19 @@ var _ = Describe("refimage resolve", func() {
 		},
 		Entry("not JSON", `{"type":`, "truncated JSON"),
 		Entry("an unknown field", `{"type": "registry-image", "sauce": {}}`, `unknown field "sauce"`),
-		Entry("a leftover var", `{"type": "registry-image", "source": {"repository": "r.example.test/a", "username": "((user))", "password": "hunter2-secret"}, "version": {"tag": "1"}}`,
+		Entry("an unknown field in the image", `{"type": "registry-image", "image": {"base_typ": "registry-image"}}`, `unknown field "base_typ"`),
+		Entry("a leftover var", `{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "r.example.test/a", "username": "((user))", "password": "hunter2-secret"}, "version": {"tag": "1"}}`,
 			"read source.username: ((user)) is unevaluated ((var))"),
-		Entry("fetch_artifact as a string", `{"type": "registry-image", "source": {"repository": "r.example.test/a"}, "params": {"fetch_artifact": "false"}, "version": {"tag": "1"}}`,
+		Entry("fetch_artifact as a string", `{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "r.example.test/a"}, "params": {"fetch_artifact": "false"}, "version": {"tag": "1"}}`,
 			"fetch_artifact must be true or false"),
-		Entry("no version", `{"type": "registry-image", "source": {"repository": "127.0.0.1:1/a", "password": "hunter2-secret"}, "version": {}}`,
+		Entry("fetch_artifact false with a format", `{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "r.example.test/a"}, "params": {"fetch_artifact": false, "format": "rootfs"}}`,
+			"drop format to get the reference, or drop fetch_artifact to download the image"),
+		Entry("no version", `{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "127.0.0.1:1/a", "password": "hunter2-secret"}, "version": {}}`,
 			"the version has neither digest nor tag"),
-		Entry("a type's leftover var, its password redacted", `{"type": "mine", "type_image": true, "resource_types": [{"name": "mine", "type": "registry-image", "source": {"repository": "((type-repo))", "username": "u", "password": "hunter2-secret"}}], "version": {"tag": "1"}}`,
-			"read source.repository: ((type-repo)) is unevaluated ((var))"),
-		Entry("a registry that is down", `{"type": "registry-image", "source": {"repository": "127.0.0.1:1/a", "username": "u", "password": "hunter2-secret"}, "version": {"tag": "1", "digest": "sha256:`+strings.Repeat("0", 64)+`"}}`,
+		Entry("a policy it does not know", `{"type": "registry-image", "runtime": {"policy": "sometimes"}}`, `read runtime.policy: "sometimes" is neither`),
+		Entry("an implementation it does not know", `{"type": "registry-image", "runtime": {"base_types": [{"name": "registry-image", "image": "x/y", "in": "docker"}]}}`,
+			`implementation "docker" is neither`),
+		Entry("a registry that is down", `{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "127.0.0.1:1/a", "username": "u", "password": "hunter2-secret"}, "version": {"tag": "1", "digest": "sha256:`+strings.Repeat("0", 64)+`"}}`,
 			"127.0.0.1:1"),
 	)
 

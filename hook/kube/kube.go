@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -67,28 +68,49 @@ func TaskImage(r *hook.Resolution) (string, corev1.PullPolicy) {
 	return r.Reference, corev1.PullIfNotPresent
 }
 
+// AnnotationExpires is the annotation of a pull Secret that holds a
+// short-lived token: when it stops working (RFC 3339, UTC), so that a
+// runtime can refresh the Secret before then.
+const AnnotationExpires = "refimage.github.io/expires"
+
 // PullSecret returns a kubernetes.io/dockerconfigjson Secret holding the
 // credentials for the registry the reference is pulled from (the mirror's
 // when the mirror served it), or nil for an anonymous pull. Its name is
-// derived from the registry and the credentials' identity only (the
-// username, or a cloud token's key id, roles and account), so that it is
-// stable across builds, a password rotation updates it in place, and two
-// identities on one registry never share it; no secret appears in a name
-// or label.
+// derived from the whole credential set (see SecretName); no secret appears
+// in a name, label or annotation. A short-lived token's expiry is the
+// annotation AnnotationExpires.
+//
+// A Resolution that needs credentials but carries none (one read back from
+// JSON, which never holds them) is an error: the pod would otherwise pull
+// anonymously.
 func PullSecret(r *hook.Resolution, opts ...Option) (*corev1.Secret, error) {
 	if r.Auth == nil {
+		if r.AuthRequired {
+			return nil, fmt.Errorf("build the pull secret for %s: the resolution needs credentials (%s) but carries none, as after a JSON round trip: resolve again in process", r.Registry, identity(r))
+		}
 		return nil, nil
 	}
 	config, err := DockerConfig(r)
 	if err != nil {
 		return nil, err
 	}
+	m := meta(SecretName(r), "pull-secret", opts)
+	if r.AuthExpires != nil {
+		m.Annotations = map[string]string{AnnotationExpires: r.AuthExpires.UTC().Format(time.RFC3339)}
+	}
 	return &corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: meta("refimage-pull-"+shortHash(r.Registry, r.AuthIdentity), "pull-secret", opts),
+		ObjectMeta: m,
 		Type:       corev1.SecretTypeDockerConfigJson,
 		Data:       map[string][]byte{corev1.DockerConfigJsonKey: config},
 	}, nil
+}
+
+func identity(r *hook.Resolution) string {
+	if r.AuthIdentity == "" {
+		return "no identity recorded"
+	}
+	return "for " + r.AuthIdentity
 }
 
 type dockerAuth struct {
@@ -150,7 +172,8 @@ func InputFiles(r *hook.Resolution, in Input, opts ...Option) (*corev1.ConfigMap
 	return cm, vol, mount
 }
 
-// shortHash is a DNS-label-safe digest of parts, 16 hex digits.
+// shortHash is a DNS-label-safe digest of parts, 16 hex digits; for
+// contents that hold no secret.
 func shortHash(parts ...string) string {
 	h := sha256.New()
 	for _, p := range parts {
@@ -159,3 +182,5 @@ func shortHash(parts ...string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
+
+func sha256Sum(s string) [32]byte { return sha256.Sum256([]byte(s)) }

@@ -3,7 +3,9 @@ package kube_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -57,7 +59,7 @@ var _ = Describe("PullSecret", func() {
 			Expect(err).NotTo(HaveOccurred())
 			Expect(s.Type).To(Equal(corev1.SecretTypeDockerConfigJson))
 			Expect(s.Namespace).To(Equal("ci"))
-			Expect(s.Name).To(MatchRegexp(`^refimage-pull-[0-9a-f]{16}$`))
+			Expect(s.Name).To(MatchRegexp(`^refimage-pull-[0-9a-f]{20}$`))
 			Expect(s.Labels).To(Equal(map[string]string{"app.kubernetes.io/managed-by": "refimage",
 				"app.kubernetes.io/component": "pull-secret", "concourse-ci.org/build": "42"}))
 			var config struct {
@@ -74,26 +76,52 @@ var _ = Describe("PullSecret", func() {
 		Entry("Docker Hub", "index.docker.io", "https://index.docker.io/v1/"),
 	)
 
-	It("is named deterministically from the registry and the username, never the password", func() {
+	It("is named after the whole credential set: two accounts with one username never share a Secret", func() {
 		name := func(registry, user, pass string) string {
 			s, err := kube.PullSecret(resolution(registry, &resource.Credentials{Username: user, Password: pass}))
 			Expect(err).NotTo(HaveOccurred())
+			Expect(s.Name).To(MatchRegexp(`^refimage-pull-[0-9a-f]{20}$`))
+			if len(pass) > 3 {
+				Expect(s.Name + fmt.Sprint(s.Labels, s.Annotations)).NotTo(ContainSubstring(pass))
+			}
 			return s.Name
 		}
-		Expect(name("a.test", "u", "p1")).To(Equal(name("a.test", "u", "p2")))
+		Expect(name("ghcr.io", "_json_key", "key-of-account-a")).NotTo(Equal(name("ghcr.io", "_json_key", "key-of-account-b")))
+		Expect(name("gcr.io", "oauth2accesstoken", "p")).NotTo(Equal(name("gcr.io", "gitlab-ci-token", "p")))
 		Expect(name("a.test", "u", "p")).NotTo(Equal(name("b.test", "u", "p")))
-		Expect(name("a.test", "u", "p")).NotTo(Equal(name("a.test", "v", "p")))
+		Expect(name("a.test", "u", "p")).To(Equal(name("a.test", "u", "p")), "stable across builds")
 	})
 
-	It("gives two cloud identities on one registry two secrets, though every ECR token's user is AWS", func() {
+	It("gives two cloud identities on one registry two secrets, though every ECR token's user is AWS, and keeps one identity's name across refreshes", func() {
 		ecr := "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
-		a, b := resolution(ecr, &resource.Credentials{Username: "AWS", Password: "t1"}), resolution(ecr, &resource.Credentials{Username: "AWS", Password: "t2"})
-		a.AuthIdentity, b.AuthIdentity = "Amazon ECR|AKIA1|||", "Amazon ECR|AKIA2|||"
-		sa, err := kube.PullSecret(a)
+		expires := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+		token := func(identity, password string) *corev1.Secret {
+			r := resolution(ecr, &resource.Credentials{Username: "AWS", Password: password})
+			r.AuthIdentity, r.AuthExpires = identity, &expires
+			s, err := kube.PullSecret(r)
+			Expect(err).NotTo(HaveOccurred())
+			return s
+		}
+		a, b := token("Amazon ECR|AKIA1|||", "t1"), token("Amazon ECR|AKIA2|||", "t1")
+		Expect(a.Name).NotTo(Equal(b.Name))
+		Expect(token("Amazon ECR|AKIA1|||", "t2").Name).To(Equal(a.Name), "a refreshed token updates the same Secret")
+		Expect(a.Annotations).To(Equal(map[string]string{kube.AnnotationExpires: "2030-01-02T03:04:05Z"}))
+	})
+
+	It("refuses a Resolution that needs credentials and lost them in a JSON round trip, rather than pull anonymously", func() {
+		r := resolution("registry.example.test", &resource.Credentials{Username: "robot", Password: "s3cret"})
+		r.AuthRequired = true
+		b, err := json.Marshal(r)
 		Expect(err).NotTo(HaveOccurred())
-		sb, err := kube.PullSecret(b)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(sa.Name).NotTo(Equal(sb.Name))
+		Expect(string(b)).NotTo(ContainSubstring("s3cret"))
+		var back hook.Resolution
+		Expect(json.Unmarshal(b, &back)).To(Succeed())
+		Expect(back.Files).To(Equal(r.Files), "the files survive")
+		Expect(back.AuthIdentity).To(Equal("robot"))
+		_, err = kube.PullSecret(&back)
+		Expect(err).To(MatchError(ContainSubstring("the resolution needs credentials (for robot) but carries none, as after a JSON round trip")))
+		_, err = kube.DockerConfig(&back)
+		Expect(err).To(HaveOccurred())
 	})
 })
 

@@ -80,13 +80,13 @@ func (rt *simRuntime) put(r pipelineResource, params map[string]any) resource.Ve
 // runs the real in binary. It returns the task pod's image and the
 // resolution (nil when a pod ran).
 func (rt *simRuntime) get(ctx context.Context, build string, r pipelineResource, params map[string]any, version resource.Version) (*hook.Resolution, error) {
-	d, err := rt.hook.Decide(ctx, hook.GetStep{Resource: hook.Resource{Name: r.name, Type: "registry-image", Source: r.source},
-		Params: params, EvaluatedSource: r.source})
+	d, err := rt.hook.Decide(ctx, hook.Get{Name: r.name, Type: "registry-image", Source: r.source, Params: params,
+		Version: map[string]string{"tag": version.Tag, "digest": version.Digest}, TypeImage: hook.TypeImage{BaseType: "registry-image"}})
 	if err != nil {
 		return nil, err
 	}
 	if d.Skip {
-		return rt.hook.Resolve(ctx, d, version)
+		return rt.hook.Resolve(ctx, d)
 	}
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "get-" + r.name + "-" + build, Namespace: namespace,
 		Labels: map[string]string{"concourse.ci/step": "get"}},
@@ -157,7 +157,9 @@ var _ = Describe("A simulated runtime driving a two-job pipeline", Ordered, func
 			"repository": reg.Repo("team/app"), "username": reg.Username, "password": reg.Password,
 			"ca_certs": []any{string(reg.CACertPEM)}, "tag": "latest",
 		}}
-		rt = &simRuntime{api: fake.NewClientset(), hook: hook.New(hook.WithLabeler(nil)), inPath: inPath, outPath: outPath}
+		h, err := hook.New(hook.WithLabeler(nil), hook.WithBaseType("registry-image", "refimage", hook.ImplRefimage))
+		Expect(err).NotTo(HaveOccurred())
+		rt = &simRuntime{api: fake.NewClientset(), hook: h, inPath: inPath, outPath: outPath}
 
 		By("job A: put app-image pushes v1 with the out binary")
 		upstream = rt.put(appImage, map[string]any{"image": "image/image.tar"})

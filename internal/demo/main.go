@@ -149,12 +149,19 @@ func (d *demo) hook(repo, typeRepo string, version json.RawMessage) error {
 
 	heading("refimage resolve: job test's get, answered in process with no pod (files, pinned reference, Kubernetes objects)")
 	d.env = nil
+	// The get plan a Concourse 7+ runtime holds for it: the custom type's
+	// image is a get of ghcr.io/refimage/refimage, which the runtime's
+	// operator lists as an image type.
 	req := map[string]any{
-		"type":           "refimage",
-		"source":         map[string]any{"repository": repo, "insecure": true},
-		"version":        version,
-		"resource_types": []map[string]any{{"name": "refimage", "type": "registry-image", "source": map[string]any{"repository": "ghcr.io/refimage/refimage"}, "produces": "registry-image"}},
-		"kubernetes":     map[string]any{"namespace": "ci", "input_path": "/tmp/build/app-image"},
+		"name":    "app-image",
+		"type":    "refimage",
+		"source":  map[string]any{"repository": repo, "insecure": true},
+		"version": version,
+		"image": map[string]any{"base_type": "registry-image", "get_plan": map[string]any{"get": map[string]any{
+			"name": "refimage", "type": "registry-image", "source": map[string]any{"repository": "ghcr.io/refimage/refimage"},
+			"image": map[string]any{"base_type": "registry-image"}}}},
+		"runtime":    map[string]any{"image_types": []map[string]any{{"repository": "ghcr.io/refimage/refimage", "in": "refimage"}}},
+		"kubernetes": map[string]any{"namespace": "ci", "input_path": "/tmp/build/app-image"},
 	}
 	_, err := d.exec("refimage", req, "resolve")
 	return err

@@ -1,0 +1,206 @@
+package hook
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/refimage/refimage/resource"
+)
+
+// maxTypeDepth bounds how deep custom types built on custom types are
+// followed; Concourse plans are trees, so this only guards odd input.
+const maxTypeDepth = 16
+
+// eligibility is whether a type produces registry images, by which rule,
+// and why in words.
+type eligibility struct {
+	ok   bool
+	rule Rule
+	impl Implementation
+	why  string
+}
+
+// eligible applies the rules to a type as the plan carries it.
+func (h *Hook) eligible(ctx context.Context, typeName string, ti TypeImage, resourceProduces string, depth int) eligibility {
+	if resourceProduces == ProducesRegistryImage {
+		return eligibility{ok: true, rule: RuleProduces, why: "the resource declares produces: registry-image"}
+	}
+	if ti.GetPlan == nil && ti.ImageRef == "" {
+		base := typeName
+		if base == "" {
+			base = ti.BaseType
+		}
+		if b, ok := h.baseTypes[base]; ok {
+			return eligibility{ok: true, rule: RuleBaseType, impl: b.impl, why: fmt.Sprintf("%s is a base type that produces images", base)}
+		}
+		return eligibility{why: fmt.Sprintf("%s is a base type that produces no image", base)}
+	}
+	label := fmt.Sprintf("resource_types[%s]", typeName)
+	if e := ti.entry; e != nil && e.Produces == ProducesRegistryImage {
+		return eligibility{ok: true, rule: RuleProduces, why: label + " declares produces: registry-image"}
+	} else if e != nil && e.Produces != "" {
+		return eligibility{why: fmt.Sprintf("%s declares produces: %s, not registry-image", label, e.Produces)}
+	}
+	if depth >= maxTypeDepth {
+		return eligibility{why: fmt.Sprintf("%s is built on more than %d custom types", label, maxTypeDepth)}
+	}
+	if ti.ImageRef != "" {
+		return h.imageRefEligible(ctx, label, ti.ImageRef)
+	}
+	return h.imageGetEligible(ctx, label, ti.GetPlan, depth)
+}
+
+// listed looks a type image's repository up on the runtime's list.
+func (h *Hook) listed(label, repository string) (eligibility, bool) {
+	repo, err := name.NewRepository(repository)
+	if err != nil {
+		return eligibility{}, false
+	}
+	impl, ok := h.imageTypes[repo.Name()]
+	if !ok {
+		return eligibility{}, false
+	}
+	return eligibility{ok: true, rule: RuleImageList, impl: impl,
+		why: fmt.Sprintf("the image of %s (%s) is on the runtime's list of image types", label, repository)}, true
+}
+
+func (h *Hook) imageRefEligible(ctx context.Context, label, image string) eligibility {
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		return eligibility{why: fmt.Sprintf("the image of %s, %q, is not an image reference: %v", label, image, err)}
+	}
+	if e, ok := h.listed(label, ref.Context().String()); ok {
+		return e
+	}
+	if h.labels == nil {
+		return eligibility{why: fmt.Sprintf("the image of %s is not on the runtime's list, and its %s label is not looked up", label, ProducesLabel)}
+	}
+	src := resource.Source{Repository: ref.Context().String()}
+	pinned, isDigest := ref.(name.Digest)
+	if !isDigest {
+		pinned, err = h.typeImages.get(ctx, "ref\x00"+ref.Name(), func() (name.Digest, error) {
+			d, err := h.resolveTag(ctx, src, ref.Identifier())
+			return ref.Context().Digest(d), err
+		})
+		if err != nil {
+			return eligibility{why: fmt.Sprintf("the image of %s could not be resolved: %v", label, err)}
+		}
+	}
+	return h.labelled(ctx, label, src, pinned)
+}
+
+func (h *Hook) imageGetEligible(ctx context.Context, label string, g *Get, depth int) eligibility {
+	repository, _ := g.Source["repository"].(string)
+	if e, ok := h.listed(label, repository); ok {
+		return e
+	}
+	if h.labels == nil {
+		return eligibility{why: fmt.Sprintf("%s declares no produces, and its image's %s label is not looked up", label, ProducesLabel)}
+	}
+	fetched := h.eligible(ctx, g.Type, g.TypeImage, g.produces, depth+1)
+	if !fetched.ok {
+		return eligibility{why: fmt.Sprintf("%s declares no produces, and its image cannot be inspected without a pod (it is fetched with %s, and %s)", label, g.Type, fetched.why)}
+	}
+	src, err := decodeSource(g.Source)
+	if err != nil {
+		return eligibility{why: fmt.Sprintf("%s declares no produces, and its image cannot be inspected: %v", label, err)}
+	}
+	pinned, err := h.pinTypeImage(ctx, src, g.Version)
+	if err != nil {
+		return eligibility{why: fmt.Sprintf("%s declares no produces, and its image's labels could not be read: %v", label, err)}
+	}
+	return h.labelled(ctx, label, src, pinned)
+}
+
+// labelled applies the label rule to a pinned type image.
+func (h *Hook) labelled(ctx context.Context, label string, src resource.Source, pinned name.Digest) eligibility {
+	labels, err := h.labels.Labels(ctx, src, pinned)
+	if err != nil {
+		return eligibility{why: fmt.Sprintf("%s declares no produces, and the labels of %s could not be read: %v", label, pinned, err)}
+	}
+	if v := labels[ProducesLabel]; v != ProducesRegistryImage {
+		return eligibility{why: fmt.Sprintf("%s declares no produces, and its image %s has no label %s=%s", label, pinned.DigestStr(), ProducesLabel, ProducesRegistryImage)}
+	}
+	return eligibility{ok: true, rule: RuleLabel, impl: ImplRefimage,
+		why: fmt.Sprintf("the image of %s (%s) carries the label %s=%s", label, pinned.DigestStr(), ProducesLabel, ProducesRegistryImage)}
+}
+
+// pinTypeImage pins a custom type's image: the version the runtime
+// checked; else the tag's digest, or the latest version of an in-process
+// check, each looked up once per type and interval.
+func (h *Hook) pinTypeImage(ctx context.Context, src resource.Source, version map[string]string) (name.Digest, error) {
+	v, err := parseVersion(version)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	reg, err := h.openCached(ctx, src)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	repo, err := repositoryOf(reg, src)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	if v.Digest != "" {
+		return repo.Digest(v.Digest), nil
+	}
+	key := sourceKey(src)
+	if v.Tag != "" {
+		return h.typeImages.get(ctx, "tag\x00"+key+"\x00"+v.Tag, func() (name.Digest, error) {
+			d, err := h.resolveTag(ctx, src, v.Tag)
+			return repo.Digest(d), err
+		})
+	}
+	return h.typeImages.get(ctx, "check\x00"+key, func() (name.Digest, error) {
+		versions, _, err := h.Check(ctx, Decision{Eligible: true, Source: src}, nil)
+		if err != nil {
+			return name.Digest{}, err
+		}
+		if len(versions) == 0 {
+			return name.Digest{}, fmt.Errorf("check %s: no version found", src.Repository)
+		}
+		return repo.Digest(versions[len(versions)-1].Digest), nil
+	})
+}
+
+// sourceKey identifies a source in memory without holding its secrets.
+func sourceKey(src resource.Source) string {
+	b, _ := json.Marshal(src)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// parseVersion reads a plan's version as registry-image's: tag and digest,
+// nothing else. A digest that is not one is a FieldError.
+func parseVersion(v map[string]string) (resource.Version, error) {
+	var out resource.Version
+	for k, val := range v {
+		switch k {
+		case "tag":
+			out.Tag = val
+		case "digest":
+			out.Digest = val
+		default:
+			return out, fmt.Errorf("version has the field %q, which a registry-image version does not", k)
+		}
+	}
+	if out.Digest != "" && !validDigest(out.Digest) {
+		return out, &resource.FieldError{Field: "version.digest", Msg: fmt.Sprintf("%q is not a digest: it must look like sha256:<64 hex digits>", out.Digest)}
+	}
+	return out, nil
+}
+
+func validDigest(d string) bool {
+	hexPart, ok := strings.CutPrefix(d, "sha256:")
+	if !ok || len(hexPart) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(hexPart)
+	return err == nil && strings.ToLower(hexPart) == hexPart
+}

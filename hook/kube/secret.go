@@ -1,0 +1,144 @@
+package kube
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"sync"
+
+	"golang.org/x/crypto/argon2"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/refimage/refimage/hook"
+)
+
+// SecretName is the name of r's pull Secret: "refimage-pull-" and 20 hex
+// digits derived from the whole credential set — the registry, the
+// identity, the username and the password (a static password), so that two
+// accounts with one username (_json_key, oauth2accesstoken,
+// gitlab-ci-token, GHCR tokens) never share a Secret, and a new password
+// gets a new Secret rather than overwriting one a running pod still pulls
+// with. A short-lived token (r.AuthExpires set) is left out: the Secret of
+// one identity keeps its name when the token is refreshed, and is updated
+// in place.
+//
+// The derivation is Argon2id (1 pass, 8 MiB), so a name cannot be turned
+// back into a password by guessing faster than Argon2id allows; results
+// are memoised in this process.
+func SecretName(r *hook.Resolution) string {
+	var user, pass string
+	if r.Auth != nil {
+		user, pass = r.Auth.Username, r.Auth.Password
+	}
+	if r.AuthExpires != nil {
+		pass = ""
+	}
+	material := r.Registry + "\x00" + r.AuthIdentity + "\x00" + user + "\x00" + pass
+	return "refimage-pull-" + names.derive(material)
+}
+
+// nameCache memoises derived names, keyed by a SHA-256 of the material (in
+// memory only), bounded by emptying it when full.
+type nameCache struct {
+	mu   sync.Mutex
+	seen map[[32]byte]string
+}
+
+var names = &nameCache{seen: map[[32]byte]string{}}
+
+var nameSalt = []byte("refimage pull secret name v1")
+
+func (c *nameCache) derive(material string) string {
+	key := sha256Sum(material)
+	c.mu.Lock()
+	name, ok := c.seen[key]
+	c.mu.Unlock()
+	if ok {
+		return name
+	}
+	name = hex.EncodeToString(argon2.IDKey([]byte(material), nameSalt, 1, 8*1024, 1, 10))
+	c.mu.Lock()
+	if len(c.seen) >= 1024 {
+		clear(c.seen)
+	}
+	c.seen[key] = name
+	c.mu.Unlock()
+	return name
+}
+
+// SecretClient is the part of a Kubernetes client ApplySecret uses.
+// client-go's typed SecretInterface (clientset.CoreV1().Secrets(ns))
+// satisfies it as it is.
+type SecretClient interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Secret, error)
+	Create(ctx context.Context, secret *corev1.Secret, opts metav1.CreateOptions) (*corev1.Secret, error)
+	Update(ctx context.Context, secret *corev1.Secret, opts metav1.UpdateOptions) (*corev1.Secret, error)
+}
+
+// applyAttempts bounds ApplySecret's retries when another writer wins a
+// race (AlreadyExists on create, Conflict on update).
+const applyAttempts = 3
+
+// ApplySecret creates secret, or updates the Secret of that name in place
+// (its data, and refimage's labels and annotations, merged into the ones
+// it has). An unchanged Secret costs one Get. A Secret of that name of
+// another type is an error: it is not refimage's.
+func ApplySecret(ctx context.Context, c SecretClient, secret *corev1.Secret) (*corev1.Secret, error) {
+	var err error
+	for range applyAttempts {
+		var existing *corev1.Secret
+		existing, err = c.Get(ctx, secret.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			var created *corev1.Secret
+			created, err = c.Create(ctx, secret, metav1.CreateOptions{})
+			if apierrors.IsAlreadyExists(err) {
+				continue
+			}
+			return created, wrap("create", secret.Name, err)
+		}
+		if err != nil {
+			return nil, wrap("get", secret.Name, err)
+		}
+		if existing.Type != secret.Type {
+			return nil, fmt.Errorf("apply secret %s: it exists with type %s, not %s: it is not refimage's; delete or rename it", secret.Name, existing.Type, secret.Type)
+		}
+		want := existing.DeepCopy()
+		want.Data = secret.Data
+		want.Labels = merged(want.Labels, secret.Labels)
+		want.Annotations = merged(want.Annotations, secret.Annotations)
+		if maps.EqualFunc(want.Data, existing.Data, bytesEqual) && maps.Equal(want.Labels, existing.Labels) && maps.Equal(want.Annotations, existing.Annotations) {
+			return existing, nil
+		}
+		var updated *corev1.Secret
+		updated, err = c.Update(ctx, want, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			continue
+		}
+		return updated, wrap("update", secret.Name, err)
+	}
+	return nil, fmt.Errorf("apply secret %s: another writer changed it %d times in a row: %w", secret.Name, applyAttempts, err)
+}
+
+func wrap(verb, name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s secret %s: %w", verb, name, err)
+}
+
+func merged(have, add map[string]string) map[string]string {
+	if len(add) == 0 {
+		return have
+	}
+	out := maps.Clone(have)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, add)
+	return out
+}
+
+func bytesEqual(a, b []byte) bool { return string(a) == string(b) }

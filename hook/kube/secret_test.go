@@ -1,0 +1,146 @@
+package kube_test
+
+import (
+	"context"
+	"errors"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/refimage/refimage/hook/kube"
+	"github.com/refimage/refimage/resource"
+)
+
+// fakeSecrets is an in-memory Secrets API with the API server's answers
+// (NotFound, AlreadyExists, Conflict on a stale resourceVersion), and a
+// hook to let another writer act between a Get and the write that follows.
+type fakeSecrets struct {
+	objects map[string]*corev1.Secret
+	version int
+	calls   []string
+	// between runs after each Get, as another writer would.
+	between func(f *fakeSecrets)
+}
+
+var secretsResource = schema.GroupResource{Resource: "secrets"}
+
+func (f *fakeSecrets) Get(_ context.Context, name string, _ metav1.GetOptions) (*corev1.Secret, error) {
+	f.calls = append(f.calls, "get")
+	s, ok := f.objects[name]
+	if f.between != nil {
+		defer f.between(f)
+	}
+	if !ok {
+		return nil, apierrors.NewNotFound(secretsResource, name)
+	}
+	return s.DeepCopy(), nil
+}
+
+func (f *fakeSecrets) store(s *corev1.Secret) *corev1.Secret {
+	f.version++
+	s = s.DeepCopy()
+	s.ResourceVersion = string(rune('0' + f.version))
+	f.objects[s.Name] = s
+	return s.DeepCopy()
+}
+
+func (f *fakeSecrets) Create(_ context.Context, s *corev1.Secret, _ metav1.CreateOptions) (*corev1.Secret, error) {
+	f.calls = append(f.calls, "create")
+	if _, ok := f.objects[s.Name]; ok {
+		return nil, apierrors.NewAlreadyExists(secretsResource, s.Name)
+	}
+	return f.store(s), nil
+}
+
+func (f *fakeSecrets) Update(_ context.Context, s *corev1.Secret, _ metav1.UpdateOptions) (*corev1.Secret, error) {
+	f.calls = append(f.calls, "update")
+	have, ok := f.objects[s.Name]
+	if !ok {
+		return nil, apierrors.NewNotFound(secretsResource, s.Name)
+	}
+	if have.ResourceVersion != s.ResourceVersion {
+		return nil, apierrors.NewConflict(secretsResource, s.Name, errors.New("the object has been modified"))
+	}
+	return f.store(s), nil
+}
+
+var _ kube.SecretClient = (*fakeSecrets)(nil)
+
+var _ = Describe("ApplySecret", func() {
+	ctx := context.Background()
+	secretFor := func(password string) *corev1.Secret {
+		s, err := kube.PullSecret(resolution("registry.example.test", &resource.Credentials{Username: "robot", Password: password}),
+			kube.WithNamespace("ci"), kube.WithLabels(map[string]string{"team": "main"}))
+		Expect(err).NotTo(HaveOccurred())
+		return s
+	}
+
+	It("creates the Secret, then leaves it alone when nothing changed", func() {
+		api := &fakeSecrets{objects: map[string]*corev1.Secret{}}
+		s := secretFor("p1")
+		got, err := kube.ApplySecret(ctx, api, s)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got.Data).To(Equal(s.Data))
+		_, err = kube.ApplySecret(ctx, api, secretFor("p1"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(api.calls).To(Equal([]string{"get", "create", "get"}))
+	})
+
+	It("updates data, labels and annotations in place, keeping the labels others put there", func() {
+		api := &fakeSecrets{objects: map[string]*corev1.Secret{}}
+		s := secretFor("p1")
+		existing := s.DeepCopy()
+		existing.Data = map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}
+		existing.Labels = map[string]string{"owner": "runtime"}
+		api.store(existing)
+		s.Annotations = map[string]string{kube.AnnotationExpires: "2030-01-02T03:04:05Z"}
+		got, err := kube.ApplySecret(ctx, api, s)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got.Data).To(Equal(s.Data))
+		Expect(got.Labels).To(HaveKeyWithValue("owner", "runtime"))
+		Expect(got.Labels).To(HaveKeyWithValue("team", "main"))
+		Expect(got.Annotations).To(Equal(s.Annotations))
+		Expect(api.calls).To(Equal([]string{"get", "update"}))
+	})
+
+	It("tries again when another writer creates or changes it first", func() {
+		api := &fakeSecrets{objects: map[string]*corev1.Secret{}}
+		s := secretFor("p1")
+		raced := false
+		api.between = func(f *fakeSecrets) {
+			if !raced {
+				raced = true
+				other := s.DeepCopy()
+				other.Data = map[string][]byte{corev1.DockerConfigJsonKey: []byte("{}")}
+				f.store(other)
+			}
+		}
+		got, err := kube.ApplySecret(ctx, api, s)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got.Data).To(Equal(s.Data))
+		Expect(api.calls).To(Equal([]string{"get", "create", "get", "update"}))
+	})
+
+	It("refuses a Secret of that name of another type, and gives up after three lost races", func() {
+		api := &fakeSecrets{objects: map[string]*corev1.Secret{}}
+		s := secretFor("p1")
+		opaque := s.DeepCopy()
+		opaque.Type = corev1.SecretTypeOpaque
+		api.store(opaque)
+		_, err := kube.ApplySecret(ctx, api, s)
+		Expect(err).To(MatchError(ContainSubstring("it exists with type Opaque, not kubernetes.io/dockerconfigjson")))
+
+		api = &fakeSecrets{objects: map[string]*corev1.Secret{}}
+		api.store(s)
+		api.between = func(f *fakeSecrets) { f.store(f.objects[s.Name]) } // every Get is stale at once
+		changed := secretFor("p1")
+		changed.Annotations = map[string]string{kube.AnnotationExpires: "2030-01-02T03:04:05Z"}
+		_, err = kube.ApplySecret(ctx, api, changed)
+		Expect(err).To(MatchError(ContainSubstring("another writer changed it 3 times in a row")))
+		Expect(apierrors.IsConflict(errors.Unwrap(err))).To(BeTrue())
+	})
+})
