@@ -161,6 +161,9 @@ func (h *Hook) classify(ctx context.Context, g Get) (Decision, error) {
 	if g.SkipDownload && !ask.paramSkip {
 		modeWhy = strings.Replace(modeWhy, "params.skip_download", "the step's skip_download", 1)
 	}
+	if g.fetchFromDefaults {
+		modeWhy = strings.Replace(modeWhy, "source.fetch_artifact", "defaults.fetch_artifact (the type's)", 1)
+	}
 	if mode == resource.FullDownload {
 		d.Reason = fmt.Sprintf("run a pod: %s, so the step downloads the image's bytes (%s)", modeWhy, e.why)
 		return d, nil
@@ -194,7 +197,11 @@ func readAsk(g Get) (ask, error) {
 	if a.params.FetchArtifact, err = boolParam(g.Params, ControlParamFetchArtifact, "params"); err != nil {
 		return a, err
 	}
-	if a.source, err = boolParam(g.Source, ControlParamFetchArtifact, "source"); err != nil {
+	where := "source"
+	if g.fetchFromDefaults {
+		where = "defaults"
+	}
+	if a.source, err = boolParam(g.Source, ControlParamFetchArtifact, where); err != nil {
 		return a, err
 	}
 	skip, err := boolParam(g.Params, "skip_download", "params")

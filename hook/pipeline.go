@@ -74,11 +74,15 @@ func (s GetStep) Plan() Get {
 	if source == nil {
 		source = s.Resource.Source
 	}
+	fromDefaults := false
 	if entry := findType(s.ResourceTypes, s.Resource.Type); entry != nil {
+		_, inSource := source[ControlParamFetchArtifact]
+		_, inDefaults := entry.Defaults[ControlParamFetchArtifact]
+		fromDefaults = inDefaults && !inSource
 		source = mergeSource(entry.Defaults, source)
 	}
 	return Get{Name: s.Resource.Name, Type: s.Resource.Type, Source: source, Params: s.Params,
-		TypeImage: imageForType(s.ResourceTypes, s.Resource.Type), produces: s.Resource.Produces}
+		TypeImage: imageForType(s.ResourceTypes, s.Resource.Type), produces: s.Resource.Produces, fetchFromDefaults: fromDefaults}
 }
 
 // imageForType is Concourse's ImageForType over the pipeline form.

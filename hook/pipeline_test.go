@@ -53,8 +53,14 @@ var _ = Describe("Classify (the pipeline form, for refimage explain)", func() {
 			"", nil, refimageLabels, true, hook.RuleLabel, "carries the label"),
 		Entry("type defaults fetch_artifact true", "refimage",
 			[]hook.ResourceType{withDefaults(customType("refimage", "registry-image", "registry-image"), map[string]any{"fetch_artifact": true})},
-			"", nil, nil, false, hook.RuleProduces, "run a pod: source.fetch_artifact is true"),
+			"", nil, nil, false, hook.RuleProduces, "run a pod: defaults.fetch_artifact (the type's) is true"),
 	)
+
+	It("says a malformed fetch_artifact is the type's defaults'", func() {
+		_, err := mustNew().Classify(context.Background(), hook.GetStep{Resource: hook.Resource{Type: "refimage", Source: src()},
+			ResourceTypes: []hook.ResourceType{withDefaults(customType("refimage", "registry-image", "registry-image"), map[string]any{"fetch_artifact": "yes"})}})
+		Expect(err).To(MatchError(ContainSubstring("read defaults.fetch_artifact")))
+	})
 
 	It("merges the type's defaults under the evaluated source, as Concourse plans", func() {
 		t := withDefaults(customType("refimage", "registry-image", "registry-image"), map[string]any{"username": "robot", "tag": "stable"})

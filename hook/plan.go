@@ -34,9 +34,11 @@ type Get struct {
 	Tags     []string `json:"tags,omitempty"`
 	Timeout  string   `json:"timeout,omitempty"`
 
-	// produces is the resource's produces: declaration, which only the
-	// pipeline form (refimage explain) can carry.
-	produces string
+	// produces is the resource's produces: declaration, and
+	// fetchFromDefaults says source.fetch_artifact came from the type's
+	// defaults: what only the pipeline form (refimage explain) knows.
+	produces          string
+	fetchFromDefaults bool
 }
 
 // TypeImage is the type of a get as a plan carries it (atc.TypeImage): a
