@@ -265,7 +265,7 @@ var _ = Describe("Decide", func() {
 		Expect(jsonUnmarshalStrict(`{"name": "app-image", "type": "refimage", "resource": "app-image", "source": {"repository": "r.example.test/app"},
 			"version": {"tag": "1", "digest": "`+typeDigest+`"}, "tags": ["k8s"],
 			"image": {"base_type": "registry-image", "get_plan": {"id": "1/image-get", "get": {"name": "refimage", "type": "registry-image",
-				"source": {"repository": "r.example.test/refimage"}, "skip_download": true, "image": {"base_type": "registry-image"}}},
+				"source": {"repository": "r.example.test/refimage"}, "skip_download": true, "version_from": "1/image-check", "image": {"base_type": "registry-image"}}},
 				"check_plan": {"id": "1/image-check", "check": {"name": "refimage"}}}}`, &g)).To(Succeed())
 		Expect(g.TypeImage.GetPlan).NotTo(BeNil())
 		Expect(g.TypeImage.GetPlan.Source).To(HaveKeyWithValue("repository", "r.example.test/refimage"))

@@ -65,19 +65,14 @@ func Example() {
 		Volumes:          []corev1.Volume{volume},
 	}
 
-	fmt.Println(d.Reason)
-	fmt.Println("rule:", d.Rule, "in:", d.In)
-	fmt.Println("version:", r.Version.Tag)
+	fmt.Printf("%s\nrule: %s, in: %s, version: %s\n", d.Reason, d.Rule, d.In, r.Version.Tag)
 	fmt.Println("image:", pod.Containers[0].Image, pod.Containers[0].ImagePullPolicy)
-	fmt.Println("pull secret:", secret.Type, strings.HasPrefix(secret.Name, "refimage-pull-"))
-	fmt.Println("input files:", configMap.Data["repository"], configMap.Data["tag"])
+	fmt.Println("pull secret:", secret.Type, "input files:", configMap.Data["repository"], configMap.Data["tag"])
 	// Output:
 	// no pod: registry-image is a base type that produces images and fetch_artifact is not set
-	// rule: base-type in: refimage
-	// version: 1.2
+	// rule: base-type, in: refimage, version: 1.2
 	// image: registry.example.test/team/app@sha256:abababababababababababababababababababababababababababababababab IfNotPresent
-	// pull secret: kubernetes.io/dockerconfigjson true
-	// input files: registry.example.test/team/app 1.2
+	// pull secret: kubernetes.io/dockerconfigjson input files: registry.example.test/team/app 1.2
 }
 
 // Gets that are not the hook's business run their pod, with the reason;

@@ -28,11 +28,13 @@ type Get struct {
 	SkipDownload bool `json:"skip_download,omitempty"`
 	// TypeImage is how the plan says the type's image is obtained.
 	TypeImage TypeImage `json:"image"`
-	// Resource, Tags and Timeout are the plan's fields, accepted so that a
-	// plan decodes as it is, and not used.
-	Resource string   `json:"resource,omitempty"`
-	Tags     []string `json:"tags,omitempty"`
-	Timeout  string   `json:"timeout,omitempty"`
+	// Resource, Tags, Timeout and VersionFrom are the plan's fields,
+	// accepted so that a plan decodes as it is, and not used. (A plan with
+	// version_from has no version yet: pass the version it resolves to.)
+	Resource    string   `json:"resource,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+	Timeout     string   `json:"timeout,omitempty"`
+	VersionFrom *string  `json:"version_from,omitempty"`
 
 	// produces is the resource's produces: declaration, and
 	// fetchFromDefaults says source.fetch_artifact came from the type's
