@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,5 +63,31 @@ var _ = Describe("refimage explain", func() {
 		Entry("no file", nil, "give the pipeline file"),
 		Entry("a missing file", []string{"testdata/nope.yml"}, "read pipeline: open testdata/nope.yml: no such file or directory"),
 		Entry("an unknown flag", []string{"--yaml", "x.yml"}, `unexpected argument "--yaml"`),
+	)
+})
+
+var _ = Describe("refimage explain, a format named on a get step", func() {
+	var rows map[string]map[string]string
+
+	BeforeEach(func() {
+		s := explain("--json", filepath.Join("testdata", "format.yml"))
+		Expect(s.ExitCode()).To(Equal(0), string(s.Err.Contents()))
+		var got []map[string]any
+		Expect(json.Unmarshal(s.Out.Contents(), &got)).To(Succeed())
+		rows = map[string]map[string]string{}
+		for _, r := range got {
+			rows[r["get"].(string)] = map[string]string{"decision": r["decision"].(string), "reason": r["reason"].(string)}
+		}
+	})
+
+	DescribeTable("counts as asking for the bytes, and the reason says so",
+		func(get, decision, reason string) {
+			Expect(rows[get]).To(HaveKeyWithValue("decision", decision))
+			Expect(rows[get]["reason"]).To(ContainSubstring(reason))
+		},
+		Entry("format: oci on the base type", "app", "pod", `params.format is "oci", which asks for the image's bytes`),
+		Entry("format: oci-layout on a custom type: a pod whatever its image's label says", "custom", "pod", `params.format is "oci-layout", which asks for the image's bytes`),
+		Entry("format with skip_download: true: the reference only, as registry-image", "skipped", "skip pod", `params.skip_download is true, so params.format "rootfs" is not written`),
+		Entry("format with fetch_artifact: false: an error that says which to drop", "both", "error", "drop format to get the reference, or drop fetch_artifact to download the image"),
 	)
 })
