@@ -140,6 +140,18 @@ var _ = Describe("a download through a flaky registry", Ordered, func() {
 		Expect(p.Counts().RangeRequests).To(Equal(1))
 	})
 
+	DescribeTable("tries a stalled layer the policy's number of times, not that squared",
+		func(kind registrytest.FaultKind) {
+			p := newProxy()
+			p.Fail(registrytest.Fault{Kind: kind, Method: http.MethodGet, PathContains: layers[0], Offset: 1000})
+			_, _, err := ended(func() (string, string, error) { return inProcess(p) })
+			Expect(err).To(MatchError(ContainSubstring("stalled: no byte moved for 1s")))
+			Expect(p.Counts().Faults).To(Equal(fast.Attempts))
+		},
+		Entry("in its body: in resumes it", registrytest.StallBody),
+		Entry("before any answer: the transport retries it, in does not again", registrytest.StallRequest),
+	)
+
 	DescribeTable("ends, saying what stalled, when every attempt stalls",
 		func(f registrytest.Fault, what func() string) {
 			p := newProxy()

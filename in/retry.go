@@ -13,9 +13,10 @@ import (
 
 // retrying runs attempt until it succeeds, a bounded number of times with
 // backoff, calling reset between attempts. It retries what the transport
-// cannot: a body that broke off or did not verify. A registry's answer
-// (a transport.Error, which the transport has already retried when it was
-// a 429 or 5xx) and a cancelled context are final.
+// cannot: a body that broke off, stalled or did not verify. A registry's
+// answer (a transport.Error, which the transport has already retried when
+// it was a 429 or 5xx), a request the transport retried until its policy
+// gave up, and a cancelled context are final.
 func retrying(ctx context.Context, p resource.RetryPolicy, log logrus.FieldLogger, what string, attempt func() error, reset func()) error {
 	wait := p.Initial
 	for n := 1; ; n++ {
@@ -25,7 +26,7 @@ func retrying(ctx context.Context, p resource.RetryPolicy, log logrus.FieldLogge
 		}
 		var terr *transport.Error
 		var final *noRetry
-		if ctx.Err() != nil || n >= p.Attempts || errors.As(err, &terr) || errors.As(err, &final) {
+		if ctx.Err() != nil || n >= p.Attempts || errors.As(err, &terr) || errors.As(err, &final) || resource.Exhausted(err) {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		log.Warnf("%s: %v; retrying in %s (attempt %d of %d)", what, err, wait, n+1, p.Attempts)

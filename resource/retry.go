@@ -3,6 +3,7 @@ package resource
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -61,6 +62,8 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		last := attempt >= t.policy.Attempts || req.Context().Err() != nil
 		switch {
+		case err != nil && last && transientNetError(err) && req.Context().Err() == nil:
+			return resp, &exhaustedError{err: err, attempts: attempt}
 		case err != nil && (last || !transientNetError(err)):
 			return resp, err
 		case err == nil && (!retryable(resp.StatusCode) || last):
@@ -115,6 +118,27 @@ func (t *retryTransport) once(req *http.Request, resp *http.Response, err error)
 		}
 	}
 	return resp, nil
+}
+
+// exhaustedError is a transient failure the retry transport tried the
+// policy's number of times.
+type exhaustedError struct {
+	err      error
+	attempts int
+}
+
+func (e *exhaustedError) Error() string {
+	return fmt.Sprintf("%v (gave up after %d attempts)", e.err, e.attempts)
+}
+func (e *exhaustedError) Unwrap() error { return e.err }
+
+// Exhausted reports whether err is a broken or stalled request that the
+// client's transport has already retried as often as its policy allows: a
+// caller that retries what the transport cannot (a body cut part-way)
+// must not retry it again, or the attempts multiply.
+func Exhausted(err error) bool {
+	var e *exhaustedError
+	return errors.As(err, &e)
 }
 
 // unreplayedError is a transient failure of a request that the retry
