@@ -51,6 +51,7 @@ func newDecider(types []hook.ResourceType, labels bool) *decider {
 		if t.Version == nil || t.Version.Digest == "" {
 			t.Version = &resource.Version{Digest: placeholderDigest}
 		}
+		t.Source = withoutVars(t.Source)
 		pinned[i] = t
 	}
 	return &decider{
@@ -99,4 +100,21 @@ func (d *decider) decide(ctx context.Context, step hook.GetStep) (decision, reas
 		why = got.Reason
 	}
 	return decisionPod, strings.TrimPrefix(why, "run a pod: ")
+}
+
+// withoutVars replaces the ((vars)) of a type's source with placeholders:
+// whatever they hold, only the image's label decides, and no request is
+// made with them.
+func withoutVars(src map[string]any) map[string]any {
+	out := make(map[string]any, len(src))
+	for k, v := range src {
+		if s, ok := v.(string); ok && strings.Contains(s, "((") {
+			v = "placeholder"
+			if k == "repository" {
+				v = "registry.invalid/placeholder"
+			}
+		}
+		out[k] = v
+	}
+	return out
 }

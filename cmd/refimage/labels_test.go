@@ -66,4 +66,21 @@ jobs:
 		}
 		Expect(rows()).To(Equal(map[string][2]string{"app": byLabel("refimage"), "chat": byLabel("notifier")}))
 	})
+
+	It("without --labels, says by label for a type whose source still holds ((vars)) too", func() {
+		Expect(os.WriteFile(file, []byte(`resource_types:
+- name: refimage
+  type: registry-image
+  source: {repository: ((refimage-repository)), tag: "1", username: ((user))}
+resources:
+- name: app
+  type: refimage
+  source: {repository: ((app-repository))}
+jobs:
+- name: a
+  plan:
+  - get: app
+`), 0o644)).To(Succeed())
+		Expect(rows()).To(HaveKeyWithValue("app", HaveExactElements("by label", ContainSubstring("labels are not looked up without --labels"))))
+	})
 })
