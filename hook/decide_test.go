@@ -155,7 +155,7 @@ var _ = Describe("Decide", func() {
 			rule: hook.RuleImageList, in: hook.ImplRegistryImage, reason: "the image of resource_types[mine] (registry.example.test/types/mine) is on the runtime's list"}),
 		Entry("registry-image overridden by a resource_types entry with the stock image (name equals type)", decideCase{
 			get: hook.Get{Type: "registry-image", TypeImage: customImage("concourse/registry-image-resource")}, skip: true, eligible: true,
-			rule: hook.RuleImageList, in: hook.ImplRegistryImage, reason: "the image of resource_types[registry-image] (concourse/registry-image-resource) is on the runtime's list"}),
+			rule: hook.RuleImageList, in: hook.ImplRegistryImage, reason: "the image of resource_types[registry-image] (concourse/registry-image-resource) is the image of the base type registry-image"}),
 		Entry("the type a custom type is fetched with does not count", decideCase{get: hook.Get{Type: "mine", TypeImage: customImage("registry.example.test/types/mine")},
 			reason: "run a pod: resource_types[mine] declares no produces, and its image's io.github.refimage.produces label is not looked up"}),
 		Entry("a type fetched with a type whose image cannot be inspected", decideCase{get: hook.Get{Type: "mine", TypeImage: hook.TypeImage{BaseType: "git",
@@ -264,7 +264,7 @@ var _ = Describe("Decide", func() {
 		var g hook.Get
 		Expect(jsonUnmarshalStrict(`{"name": "app-image", "type": "refimage", "resource": "app-image", "source": {"repository": "r.example.test/app"},
 			"version": {"tag": "1", "digest": "`+typeDigest+`"}, "tags": ["k8s"],
-			"image": {"base_type": "registry-image", "get_plan": {"id": "1/image-get", "get": {"name": "refimage", "type": "registry-image",
+			"image": {"base_type": "registry-image", "get_plan": {"id": "1/image-get", "attempts": [1], "get": {"name": "refimage", "type": "registry-image",
 				"source": {"repository": "r.example.test/refimage"}, "skip_download": true, "version_from": "1/image-check", "image": {"base_type": "registry-image"}}},
 				"check_plan": {"id": "1/image-check", "check": {"name": "refimage"}}}}`, &g)).To(Succeed())
 		Expect(g.TypeImage.GetPlan).NotTo(BeNil())

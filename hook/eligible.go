@@ -62,12 +62,16 @@ func (h *Hook) listed(label, repository string) (eligibility, bool) {
 	if err != nil {
 		return eligibility{}, false
 	}
-	impl, ok := h.imageTypes[repo.Name()]
+	t, ok := h.imageTypes[repo.Name()]
 	if !ok {
 		return eligibility{}, false
 	}
-	return eligibility{ok: true, rule: RuleImageList, impl: impl,
-		why: fmt.Sprintf("the image of %s (%s) is on the runtime's list of image types", label, repository)}, true
+	listed := "is on the runtime's list of image types"
+	if t.baseType != "" {
+		listed = fmt.Sprintf("is the image of the base type %s", t.baseType)
+	}
+	return eligibility{ok: true, rule: RuleImageList, impl: t.impl,
+		why: fmt.Sprintf("the image of %s (%s) %s", label, repository, listed)}, true
 }
 
 func (h *Hook) imageRefEligible(ctx context.Context, label, image string) eligibility {

@@ -24,9 +24,16 @@ type Hook struct {
 	typeImages *versionCache
 	nodePulls  nodePulls
 	baseTypes  map[string]baseType
-	imageTypes map[string]Implementation // repository (name.Repository.Name()) → implementation
+	imageTypes map[string]imageType // by repository (name.Repository.Name())
 	policy     Policy
 	trust      bool
+}
+
+// imageType is a type image on the runtime's list: whose in it runs, and
+// the base type it is the image of, if any.
+type imageType struct {
+	impl     Implementation
+	baseType string
 }
 
 // baseType is one base type the runtime declared as producing images.
@@ -52,7 +59,7 @@ type options struct {
 	cacheSize     int
 	nodePulls     nodePulls
 	baseTypes     map[string]baseType
-	imageTypes    map[string]Implementation
+	imageTypes    map[string]imageType
 	policy        Policy
 	trust         bool
 	checkInterval time.Duration
@@ -91,7 +98,7 @@ func WithImageType(impl Implementation, repositories ...string) Option {
 			return
 		}
 		for _, r := range repositories {
-			o.imageTypes[r] = impl
+			o.imageTypes[r] = imageType{impl: impl}
 		}
 	}
 }
@@ -167,29 +174,29 @@ func WithCacheSize(n int) Option {
 func New(opts ...Option) (*Hook, error) {
 	o := options{cacheSize: 4096, checkInterval: time.Minute, now: time.Now,
 		baseTypes:  map[string]baseType{BaseType: {image: DefaultBaseImage, impl: ImplRegistryImage}},
-		imageTypes: map[string]Implementation{}}
+		imageTypes: map[string]imageType{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	h := &Hook{clientOpts: o.clientOpts, nodePulls: o.nodePulls, baseTypes: o.baseTypes,
-		policy: o.policy, trust: o.trust, imageTypes: map[string]Implementation{},
+		policy: o.policy, trust: o.trust, imageTypes: map[string]imageType{},
 		proven: newLRU[struct{}](o.cacheSize), images: newLRU[v1.Image](o.cacheSize),
 		typeImages: newVersionCache(o.cacheSize, o.checkInterval, o.now)}
 	if o.policy != SkipByDefault && o.policy != SkipOnRequest {
 		o.errs = append(o.errs, fmt.Errorf("choose policy: %d is neither SkipByDefault nor SkipOnRequest", o.policy))
 	}
-	for _, b := range o.baseTypes {
+	for n, b := range o.baseTypes {
 		if b.image != "" {
-			o.imageTypes[b.image] = b.impl
+			o.imageTypes[b.image] = imageType{impl: b.impl, baseType: n}
 		}
 	}
-	for image, impl := range o.imageTypes {
+	for image, t := range o.imageTypes {
 		ref, err := name.ParseReference(image)
 		if err != nil {
 			o.errs = append(o.errs, fmt.Errorf("list image type %q: %w", image, err))
 			continue
 		}
-		h.imageTypes[ref.Context().Name()] = impl
+		h.imageTypes[ref.Context().Name()] = t
 	}
 	if err := errors.Join(o.errs...); err != nil {
 		return nil, fmt.Errorf("configure the hook: %w", err)

@@ -76,8 +76,9 @@ type planJSON struct {
 }
 
 type wrappedGet struct {
-	ID  string `json:"id,omitempty"`
-	Get *Get   `json:"get"`
+	ID       string `json:"id,omitempty"`
+	Attempts []int  `json:"attempts,omitempty"`
+	Get      *Get   `json:"get"`
 }
 
 // MarshalJSON writes the plan's form.
