@@ -18,7 +18,7 @@ import (
 const DefaultStallTimeout = 30 * time.Second
 
 // bufferLimit bounds the answers stallTransport reads whole before handing
-// them on (manifests, tag lists, tokens), so that a stall or cut inside
+// them on (manifests, tag lists), so that a stall or cut inside
 // them is a failed round trip, which the retry transport retries.
 const bufferLimit = 16 << 20
 
@@ -63,7 +63,7 @@ func (t *stallTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	w.touch()
 	body := &watchedBody{ReadCloser: resp.Body, w: w, ctx: ctx, done: func() { cancel(nil) }}
 	resp.Body = body
-	if strings.Contains(req.URL.Path, "/blobs/") || req.Method == http.MethodHead {
+	if !bufferable(req) {
 		return resp, nil
 	}
 	// Small answers are read here, so that a stall in one fails the round
@@ -83,6 +83,13 @@ func (t *stallTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		io.Closer
 	}{io.MultiReader(bytes.NewReader(buf), body), body}
 	return resp, nil
+}
+
+// bufferable is true for the registry API's answers other than blobs:
+// manifests, tag lists, errors. Blobs stream, wherever they are redirected
+// (blob storage URLs do not start with /v2/).
+func bufferable(req *http.Request) bool {
+	return req.Method != http.MethodHead && strings.HasPrefix(req.URL.Path, "/v2/") && !strings.Contains(req.URL.Path, "/blobs/")
 }
 
 // stalled returns the StallError that cancelled ctx, if one did, else err.
