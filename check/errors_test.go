@@ -30,11 +30,11 @@ var _ = Describe("check's failures", func() {
 		},
 		Entry("malformed JSON", `{"source": {`, "truncated JSON"),
 		Entry("not JSON", `source: x`, "malformed JSON"),
-		Entry("unknown field", `{"source":{"repository":"r","tagg":"1"}}`, `unknown field "tagg"`),
+		Entry("unknown field", `{"source":{"repository":"app","tagg":"1"}}`, `unknown field "tagg"`),
 		Entry("missing repository", `{"source":{}}`, "source.repository: it is required"),
-		Entry("invalid regex", `{"source":{"repository":"r","tag_regex":"(["}}`, "source.tag_regex"),
-		Entry("invalid constraint", `{"source":{"repository":"r","semver_constraint":">>1"}}`, "source.semver_constraint"),
-		Entry("ECR fields without aws_region", `{"source":{"repository":"r","aws_access_key_id":"AKIA"}}`, "source.aws_region: is required with source.aws_access_key_id"),
+		Entry("invalid regex", `{"source":{"repository":"app","tag_regex":"(["}}`, "source.tag_regex"),
+		Entry("invalid constraint", `{"source":{"repository":"app","semver_constraint":">>1"}}`, "source.semver_constraint"),
+		Entry("ECR fields without aws_region", `{"source":{"repository":"app","aws_access_key_id":"AKIA"}}`, "source.aws_region: is required with source.aws_access_key_id"),
 	)
 
 	It("names an unreachable registry", func() {

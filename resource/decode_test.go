@@ -31,7 +31,7 @@ var _ = Describe("Decode", func() {
 	})
 
 	It("keeps a numeric tag's text", func() {
-		req, err := decodeCheck(`{"source":{"repository":"r","tag":1.10}}`)
+		req, err := decodeCheck(`{"source":{"repository":"app","tag":1.10}}`)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(req.Source.Tag)).To(Equal("1.10"))
 	})
@@ -46,19 +46,19 @@ var _ = Describe("Decode", func() {
 		Entry("empty stdin", ``, "stdin is empty"),
 		Entry("malformed JSON", `{"source":`, "truncated JSON"),
 		Entry("syntax error", `{"source":}`, "malformed JSON"),
-		Entry("unknown source field", `{"source":{"repository":"r","tgs":"x"}}`, `unknown field "tgs"`),
-		Entry("unknown top-level field", `{"source":{"repository":"r"},"extra":1}`, `unknown field "extra"`),
-		Entry("two values", `{"source":{"repository":"r"}} {}`, "more than one JSON value"),
+		Entry("unknown source field", `{"source":{"repository":"app","tgs":"x"}}`, `unknown field "tgs"`),
+		Entry("unknown top-level field", `{"source":{"repository":"app"},"extra":1}`, `unknown field "extra"`),
+		Entry("two values", `{"source":{"repository":"app"}} {}`, "more than one JSON value"),
 		Entry("missing repository", `{"source":{}}`, "source.repository: it is required"),
 		Entry("bad repository", `{"source":{"repository":"UPPER/case"}}`, "is not a repository name"),
-		Entry("bad tag", `{"source":{"repository":"r","tag":"a b"}}`, "source.tag"),
-		Entry("bad tag_regex", `{"source":{"repository":"r","tag_regex":"("}}`, "source.tag_regex"),
-		Entry("bad label_regex", `{"source":{"repository":"r","label_regex":"["}}`, "source.label_regex"),
-		Entry("bad constraint", `{"source":{"repository":"r","semver_constraint":"not a constraint"}}`, "source.semver_constraint"),
-		Entry("mirror without host", `{"source":{"repository":"r","registry_mirror":{}}}`, "source.registry_mirror.host"),
-		Entry("bad CA", `{"source":{"repository":"r","ca_certs":["nope"]}}`, "source.ca_certs[0]"),
-		Entry("fetch_artifact not a bool", `{"source":{"repository":"r","fetch_artifact":"yes"}}`, `"source.fetch_artifact" must be true or false`),
-		Entry("debug not a bool", `{"source":{"repository":"r","debug":1}}`, `"source.debug" must be true or false`),
+		Entry("bad tag", `{"source":{"repository":"app","tag":"a b"}}`, "source.tag"),
+		Entry("bad tag_regex", `{"source":{"repository":"app","tag_regex":"("}}`, "source.tag_regex"),
+		Entry("bad label_regex", `{"source":{"repository":"app","label_regex":"["}}`, "source.label_regex"),
+		Entry("bad constraint", `{"source":{"repository":"app","semver_constraint":"not a constraint"}}`, "source.semver_constraint"),
+		Entry("mirror without host", `{"source":{"repository":"app","registry_mirror":{}}}`, "source.registry_mirror.host"),
+		Entry("bad CA", `{"source":{"repository":"app","ca_certs":["nope"]}}`, "source.ca_certs[0]"),
+		Entry("fetch_artifact not a bool", `{"source":{"repository":"app","fetch_artifact":"yes"}}`, `"source.fetch_artifact" must be true or false`),
+		Entry("debug not a bool", `{"source":{"repository":"app","debug":1}}`, `"source.debug" must be true or false`),
 	)
 
 	Describe("in and out requests", func() {
@@ -69,12 +69,12 @@ var _ = Describe("Decode", func() {
 				err := resource.Decode(strings.NewReader(body), req)
 				Expect(err).To(MatchError(ContainSubstring(want)))
 			},
-			Entry("in without digest", &resource.InRequest{}, `{"source":{"repository":"r"},"version":{"tag":"1"}}`, "version.digest: it is required"),
-			Entry("in with unknown format", &resource.InRequest{}, `{"source":{"repository":"r"},"params":{"format":"zip"},"version":{"digest":"sha256:a"}}`, `params.format: "zip" is not a format`),
-			Entry("in with fetch_artifact string", &resource.InRequest{}, `{"source":{"repository":"r"},"params":{"fetch_artifact":"true"},"version":{"digest":"sha256:a"}}`, `"params.fetch_artifact" must be true or false`),
-			Entry("out without image", &resource.OutRequest{}, `{"source":{"repository":"r"},"params":{}}`, "params.image: it is required"),
-			Entry("out with tag_prefix alone", &resource.OutRequest{}, `{"source":{"repository":"r"},"params":{"image":"i.tar","tag_prefix":"v"}}`, "params.tag_prefix"),
-			Entry("out with content_trust", &resource.OutRequest{}, `{"source":{"repository":"r","content_trust":{"server":"x"}},"params":{"image":"i.tar"}}`, "source.content_trust: Notary v1 signing is not supported"),
+			Entry("in without digest", &resource.InRequest{}, `{"source":{"repository":"app"},"version":{"tag":"1"}}`, "version.digest: it is required"),
+			Entry("in with unknown format", &resource.InRequest{}, `{"source":{"repository":"app"},"params":{"format":"zip"},"version":{"digest":"sha256:a"}}`, `params.format: "zip" is not a format`),
+			Entry("in with fetch_artifact string", &resource.InRequest{}, `{"source":{"repository":"app"},"params":{"fetch_artifact":"true"},"version":{"digest":"sha256:a"}}`, `"params.fetch_artifact" must be true or false`),
+			Entry("out without image", &resource.OutRequest{}, `{"source":{"repository":"app"},"params":{}}`, "params.image: it is required"),
+			Entry("out with tag_prefix alone", &resource.OutRequest{}, `{"source":{"repository":"app"},"params":{"image":"i.tar","tag_prefix":"v"}}`, "params.tag_prefix"),
+			Entry("out with content_trust", &resource.OutRequest{}, `{"source":{"repository":"app","content_trust":{"server":"x"}},"params":{"image":"i.tar"}}`, "source.content_trust: Notary v1 signing is not supported"),
 		)
 
 		DescribeTable("accepts content_trust where registry-image ignores it, with a notice",
@@ -82,12 +82,12 @@ var _ = Describe("Decode", func() {
 				Expect(resource.Decode(strings.NewReader(body), req)).To(Succeed())
 				Expect(source().ContentTrustNotice()).To(HavePrefix("source.content_trust is ignored"))
 			},
-			Entry("check", &checkReq, `{"source":{"repository":"r","content_trust":{"server":"x","repository_passphrase":"p"}}}`, func() resource.Source { return checkReq.Source }),
-			Entry("in", &inReq, `{"source":{"repository":"r","content_trust":{"server":"x"}},"version":{"digest":"sha256:a"}}`, func() resource.Source { return inReq.Source }),
+			Entry("check", &checkReq, `{"source":{"repository":"app","content_trust":{"server":"x","repository_passphrase":"p"}}}`, func() resource.Source { return checkReq.Source }),
+			Entry("in", &inReq, `{"source":{"repository":"app","content_trust":{"server":"x"}},"version":{"digest":"sha256:a"}}`, func() resource.Source { return inReq.Source }),
 		)
 
 		It("gives no notice without content_trust, or with null", func() {
-			Expect(resource.Decode(strings.NewReader(`{"source":{"repository":"r","content_trust":null}}`), &checkReq)).To(Succeed())
+			Expect(resource.Decode(strings.NewReader(`{"source":{"repository":"app","content_trust":null}}`), &checkReq)).To(Succeed())
 			Expect(checkReq.Source.ContentTrustNotice()).To(BeEmpty())
 			Expect(resource.Source{Repository: "r"}.ContentTrustNotice()).To(BeEmpty())
 		})

@@ -105,7 +105,7 @@ var _ = Describe("refimage resolve", func() {
 		Expect(s.ExitCode()).To(Equal(0), string(s.Err.Contents()))
 		Expect(bytes.TrimSpace(s.Out.Contents())).To(MatchJSON(`{"decision": {"skip": false, "eligible": false, "reason": "run a pod: s3 is a base type that produces no image"}}`))
 
-		s = resolve(`{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "r.example.test/a", "fetch_artifact": true},
+		s = resolve(`{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "r.example.test/app", "fetch_artifact": true},
 			"params": {"format": "oci"}, "runtime": {"policy": "skip-on-request"}}`)
 		Expect(s.ExitCode()).To(Equal(0), string(s.Err.Contents()))
 		var out resolveOutput
@@ -127,18 +127,18 @@ var _ = Describe("refimage resolve", func() {
 		Entry("not JSON", `{"type":`, "truncated JSON"),
 		Entry("an unknown field", `{"type": "registry-image", "sauce": {}}`, `unknown field "sauce"`),
 		Entry("an unknown field in the image", `{"type": "registry-image", "image": {"base_typ": "registry-image"}}`, `unknown field "base_typ"`),
-		Entry("a leftover var", `{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "r.example.test/a", "username": "((user))", "password": "hunter2-secret"}, "version": {"tag": "1"}}`,
+		Entry("a leftover var", `{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "r.example.test/app", "username": "((user))", "password": "hunter2-secret"}, "version": {"tag": "1"}}`,
 			"read source.username: ((user)) is unevaluated ((var))"),
-		Entry("fetch_artifact as a string", `{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "r.example.test/a"}, "params": {"fetch_artifact": "false"}, "version": {"tag": "1"}}`,
+		Entry("fetch_artifact as a string", `{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "r.example.test/app"}, "params": {"fetch_artifact": "false"}, "version": {"tag": "1"}}`,
 			"fetch_artifact must be true or false"),
-		Entry("fetch_artifact false with a format", `{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "r.example.test/a"}, "params": {"fetch_artifact": false, "format": "rootfs"}}`,
+		Entry("fetch_artifact false with a format", `{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "r.example.test/app"}, "params": {"fetch_artifact": false, "format": "rootfs"}}`,
 			"drop format to get the reference, or drop fetch_artifact to download the image"),
-		Entry("no version", `{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "127.0.0.1:1/a", "password": "hunter2-secret"}, "version": {}}`,
+		Entry("no version", `{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "127.0.0.1:1/app", "password": "hunter2-secret"}, "version": {}}`,
 			"the version has neither digest nor tag"),
 		Entry("a policy it does not know", `{"type": "registry-image", "runtime": {"policy": "sometimes"}}`, `read runtime.policy: "sometimes" is neither`),
 		Entry("an implementation it does not know", `{"type": "registry-image", "runtime": {"base_types": [{"name": "registry-image", "image": "x/y", "in": "docker"}]}}`,
 			`implementation "docker" is neither`),
-		Entry("a registry that is down", `{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "127.0.0.1:1/a", "username": "u", "password": "hunter2-secret"}, "version": {"tag": "1", "digest": "sha256:`+strings.Repeat("0", 64)+`"}}`,
+		Entry("a registry that is down", `{"type": "registry-image", "image": {"base_type": "registry-image"}, "source": {"repository": "127.0.0.1:1/app", "username": "u", "password": "hunter2-secret"}, "version": {"tag": "1", "digest": "sha256:`+strings.Repeat("0", 64)+`"}}`,
 			"127.0.0.1:1"),
 	)
 

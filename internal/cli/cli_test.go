@@ -25,7 +25,7 @@ var _ = Describe("Run", func() {
 	run := func(body string, action cli.Action[resource.CheckRequest]) int {
 		return cli.Run(context.Background(), []string{"/tmp/dest"}, strings.NewReader(body), stdout, stderr, lookup, action)
 	}
-	const body = `{"source":{"repository":"r","password":"hunter2-secret","registry_mirror":{"host":"m","password":"mirror-secret"}}}`
+	const body = `{"source":{"repository":"app","password":"hunter2-secret","registry_mirror":{"host":"m","password":"mirror-secret"}}}`
 
 	It("prints the response as one JSON line and exits 0", func() {
 		code := run(body, func(ctx context.Context, e cli.Env, req resource.CheckRequest) (any, error) {
@@ -75,7 +75,7 @@ var _ = Describe("Run", func() {
 
 	It("rejects a bad request before running the action", func() {
 		ran := false
-		code := run(`{"source":{"repository":"r","nope":1}}`, func(context.Context, cli.Env, resource.CheckRequest) (any, error) {
+		code := run(`{"source":{"repository":"app","nope":1}}`, func(context.Context, cli.Env, resource.CheckRequest) (any, error) {
 			ran = true
 			return nil, nil
 		})
@@ -97,7 +97,7 @@ var _ = Describe("Run", func() {
 	})
 
 	It("raises the log level with source.debug", func() {
-		run(`{"source":{"repository":"r","debug":true}}`, func(ctx context.Context, e cli.Env, req resource.CheckRequest) (any, error) {
+		run(`{"source":{"repository":"app","debug":true}}`, func(ctx context.Context, e cli.Env, req resource.CheckRequest) (any, error) {
 			e.Log.Debug("details")
 			return []string{}, nil
 		})

@@ -1,4 +1,4 @@
-package kube_test
+package runtimetest_test
 
 import (
 	"bytes"
@@ -42,6 +42,10 @@ func imageTarball(dir string) {
 }
 
 const namespace = "concourse-main"
+
+// rootModule is refimage's root module, which this test-only module replaces
+// its requirement with.
+const rootModule = "../../.."
 
 // simRuntime is the part of a Kubernetes Concourse runtime that runs a get
 // step and a task, with the fake clientset standing in for the API server.
@@ -144,9 +148,11 @@ var _ = Describe("A simulated runtime driving a two-job pipeline", Ordered, func
 		upstream resource.Version
 	)
 	BeforeAll(func() {
-		inPath, err := gexec.Build("github.com/refimage/refimage/cmd/in")
+		// Built in the root module (go build -C), with the versions its go.mod
+		// pins, as the resource image ships them.
+		inPath, err := gexec.Build("github.com/refimage/refimage/cmd/in", "-C", rootModule)
 		Expect(err).NotTo(HaveOccurred())
-		outPath, err := gexec.Build("github.com/refimage/refimage/cmd/out")
+		outPath, err := gexec.Build("github.com/refimage/refimage/cmd/out", "-C", rootModule)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(gexec.CleanupBuildArtifacts)
 		// The real CNCF registry, TLS with a private CA, htpasswd auth.
