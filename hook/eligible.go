@@ -88,7 +88,7 @@ func (h *Hook) imageRefEligible(ctx context.Context, label, image string) eligib
 	src := resource.Source{Repository: ref.Context().String()}
 	pinned, isDigest := ref.(name.Digest)
 	if !isDigest {
-		pinned, err = h.typeImages.get(ctx, "ref\x00"+ref.Name(), func() (name.Digest, error) {
+		pinned, err = h.typeImages.get(ctx, "ref\x00"+ref.Name(), func(ctx context.Context) (name.Digest, error) {
 			d, err := h.resolveTag(ctx, src, ref.Identifier())
 			return ref.Context().Digest(d), err
 		})
@@ -156,12 +156,12 @@ func (h *Hook) pinTypeImage(ctx context.Context, src resource.Source, version ma
 	}
 	key := sourceKey(src)
 	if v.Tag != "" {
-		return h.typeImages.get(ctx, "tag\x00"+key+"\x00"+v.Tag, func() (name.Digest, error) {
+		return h.typeImages.get(ctx, "tag\x00"+key+"\x00"+v.Tag, func(ctx context.Context) (name.Digest, error) {
 			d, err := h.resolveTag(ctx, src, v.Tag)
 			return repo.Digest(d), err
 		})
 	}
-	return h.typeImages.get(ctx, "check\x00"+key, func() (name.Digest, error) {
+	return h.typeImages.get(ctx, "check\x00"+key, func(ctx context.Context) (name.Digest, error) {
 		versions, _, err := h.Check(ctx, Decision{Eligible: true, Source: src}, nil)
 		if err != nil {
 			return name.Digest{}, err

@@ -46,8 +46,9 @@ func RegistryLabeler(open resource.OpenFunc) Labeler {
 
 // CachedLabeler asks l once per image digest (the least recently used
 // answers are dropped past size); failures are not cached. Concurrent
-// lookups of one digest share one request; a caller waiting for it stops
-// when its own context ends.
+// lookups of one digest share one request, which the first caller's
+// cancellation does not stop; each caller stops waiting when its own
+// context ends.
 func CachedLabeler(l Labeler, size int) Labeler {
 	c := newLRU[map[string]string](size)
 	var group singleflight.Group
@@ -57,7 +58,7 @@ func CachedLabeler(l Labeler, size int) Labeler {
 			return got, nil
 		}
 		v, err := shared(ctx, &group, key, func() (any, error) {
-			labels, err := l.Labels(ctx, src, image)
+			labels, err := l.Labels(context.WithoutCancel(ctx), src, image)
 			if err == nil {
 				c.put(key, labels)
 			}

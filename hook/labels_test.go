@@ -47,4 +47,33 @@ var _ = Describe("CachedLabeler", func() {
 			return labeler.Labels(context.Background(), resource.Source{}, hung)
 		}).Should(HaveKeyWithValue("image", hung.DigestStr()))
 	})
+
+	It("finishes a shared lookup for the others when the caller that started it gives up", func() {
+		release, started := make(chan struct{}), make(chan struct{})
+		inner := hook.LabelerFunc(func(ctx context.Context, _ resource.Source, image name.Digest) (map[string]string, error) {
+			close(started)
+			<-release
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return map[string]string{"image": image.DigestStr()}, nil
+		})
+		labeler := hook.CachedLabeler(inner, 16)
+		first, cancel := context.WithCancel(context.Background())
+		firstErr := make(chan error, 1)
+		go func() {
+			_, err := labeler.Labels(first, resource.Source{}, digest("c"))
+			firstErr <- err
+		}()
+		<-started
+		second := make(chan map[string]string, 1)
+		go func() {
+			got, _ := labeler.Labels(context.Background(), resource.Source{}, digest("c"))
+			second <- got
+		}()
+		cancel()
+		Expect(<-firstErr).To(MatchError(context.Canceled))
+		close(release)
+		Expect(<-second).To(HaveKeyWithValue("image", digest("c").DigestStr()))
+	})
 })

@@ -83,8 +83,10 @@ func newVersionCache(size int, interval time.Duration, now func() time.Time) *ve
 }
 
 // get returns key's pinned image, looking it up with lookup when it is not
-// cached or its interval has passed. Failures are not cached.
-func (c *versionCache) get(ctx context.Context, key string, lookup func() (name.Digest, error)) (name.Digest, error) {
+// cached or its interval has passed. Failures are not cached. The lookup
+// runs with ctx's values but not its cancellation, since other callers may
+// be waiting for it; each caller stops waiting when its own ctx ends.
+func (c *versionCache) get(ctx context.Context, key string, lookup func(context.Context) (name.Digest, error)) (name.Digest, error) {
 	if d, ok := c.pinned.getAt(key, c.now()); ok {
 		return d, nil
 	}
@@ -92,7 +94,7 @@ func (c *versionCache) get(ctx context.Context, key string, lookup func() (name.
 		if d, ok := c.pinned.getAt(key, c.now()); ok {
 			return d, nil
 		}
-		d, err := lookup()
+		d, err := lookup(context.WithoutCancel(ctx))
 		if err == nil {
 			c.pinned.putUntil(key, d, c.now().Add(c.interval))
 		}
