@@ -74,17 +74,30 @@ func fetchAll(ctx context.Context, downloads []*download, jobs int, retry resour
 	}
 }
 
+// resumeProgress is how far an attempt must move a download for its
+// failure not to count against the retry budget.
+const resumeProgress = 1 << 20
+
 // fetch downloads the blob. A download that breaks off or stalls resumes
 // from the bytes already in the file (a Range request); one that does not
 // match its digest starts again from its first byte, as long as no byte of
-// it was applied (see corrupt).
+// it was applied (see corrupt). An attempt that received resumeProgress
+// bytes or more before it failed starts the retry count again.
 func (d *download) fetch(ctx context.Context, retry resource.RetryPolicy, log logrus.FieldLogger) error {
 	f, err := os.OpenFile(d.path, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	err = retrying(ctx, retry, log, "download "+d.name, func() error { return d.fetchOnce(ctx, f) }, func() { d.bar.set(d.written()) })
+	attempt := func() error {
+		before := d.written()
+		err := d.fetchOnce(ctx, f)
+		if err != nil && d.written()-before >= resumeProgress {
+			return &progressed{err}
+		}
+		return err
+	}
+	err = retrying(ctx, retry, log, "download "+d.name, attempt, func() { d.bar.set(d.written()) })
 	if err != nil {
 		return err
 	}

@@ -130,6 +130,45 @@ var _ = Describe("a download through a flaky registry", Ordered, func() {
 		Entry("the last layer, after some of it was applied", 2, in.WithDigestCheckAfterApplyStarts(), true),
 	)
 
+	Context("a link that breaks often", func() {
+		var bigDigest, bigLayer string
+		BeforeEach(func() {
+			content := make([]byte, 8<<20)
+			rng := rand.New(rand.NewPCG(8, 8))
+			for j := range content {
+				content[j] = byte(rng.Uint32())
+			}
+			l := layer(imagetest.Gzip, imagetest.Entry{Path: "big", Type: '0', Mode: 0o644, Content: content})
+			d, err := l.Digest()
+			Expect(err).NotTo(HaveOccurred())
+			bigLayer = d.String()
+			img, err := imagetest.Image(imagetest.Spec{Layers: []v1.Layer{l}})
+			Expect(err).NotTo(HaveOccurred())
+			bigDigest, err = imagetest.Push(target.Repo("flaky/big:latest"), img, target.RemoteOptions()...)
+			Expect(err).NotTo(HaveOccurred())
+		})
+		download := func(p *registrytest.Proxy) error {
+			_, _, err := extractInProcess(p.Repo("flaky/big"), bigDigest, in.WithBlobRetryPolicy(fast),
+				in.WithClientOptions(resource.WithRetryPolicy(fast)))
+			return err
+		}
+
+		It("completes while each attempt brings at least a MiB, beyond the policy's attempts", func() {
+			p := newProxy()
+			p.Fail(registrytest.Fault{Kind: registrytest.CutBody, Method: http.MethodGet, PathContains: bigLayer, Offset: 5 << 18, Times: 6})
+			Expect(download(p)).To(Succeed())
+			Expect(p.Counts().Faults).To(Equal(6))
+			Expect(p.Counts().Faults).To(BeNumerically(">", fast.Attempts))
+		})
+
+		It("gives up after the policy's attempts when they bring less", func() {
+			p := newProxy()
+			p.Fail(registrytest.Fault{Kind: registrytest.CutBody, Method: http.MethodGet, PathContains: bigLayer, Offset: 100 << 10})
+			Expect(download(p)).To(MatchError(ContainSubstring("download layer 1")))
+			Expect(p.Counts().Faults).To(Equal(fast.Attempts))
+		})
+	})
+
 	It("resumes a blob that stalls, with a Range request", func() {
 		p := newProxy()
 		p.Fail(registrytest.Fault{Kind: registrytest.StallBody, Method: http.MethodGet, PathContains: layers[1], Offset: sizes[1] / 2, Times: 1})
