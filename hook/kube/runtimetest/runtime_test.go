@@ -23,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/refimage/refimage/hook"
 	"github.com/refimage/refimage/hook/kube"
@@ -42,6 +43,9 @@ func imageTarball(dir string) {
 }
 
 const namespace = "concourse-main"
+
+// client-go's SecretInterface satisfies kube.SecretClient with no adapter.
+var _ kube.SecretClient = typedcorev1.SecretInterface(nil)
 
 // rootModule is refimage's root module, which this test-only module replaces
 // its requirement with.
@@ -124,7 +128,8 @@ func (rt *simRuntime) runTask(ctx context.Context, build, task, inputPath string
 	secret, err := kube.PullSecret(res, kube.WithNamespace(namespace), kube.WithLabels(labels))
 	Expect(err).NotTo(HaveOccurred())
 	if secret != nil {
-		_, err := rt.api.CoreV1().Secrets(namespace).Create(ctx, secret, metav1.CreateOptions{})
+		// client-go's typed Secrets client is a kube.SecretClient as it is.
+		_, err := kube.ApplySecret(ctx, rt.api.CoreV1().Secrets(namespace), secret)
 		Expect(err).NotTo(HaveOccurred())
 		pod.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: secret.Name}}
 	}
