@@ -8,9 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -34,8 +32,7 @@ type applier struct {
 	log      logrus.FieldLogger
 	buf      []byte
 	// dirs are the modes and mtimes of directories, set once all layers
-	// are written: a read-only directory must stay writable until then,
-	// and writing into a directory changes its mtime.
+	// are written (see metadata.go).
 	dirs map[string]dirAttrs
 	// later says which files later layers replace or delete, whose
 	// content is then not written; skipped counts them.
@@ -44,16 +41,13 @@ type applier struct {
 	// w writes new files beside the applier (writers.go); nil applies
 	// every entry in order, on the applier's goroutine.
 	w *writers
-}
-
-type dirAttrs struct {
-	mode  fs.FileMode
-	mtime time.Time
+	// notes reports the xattrs the filesystem refused (metadata.go).
+	notes *xattrNotes
 }
 
 func newApplier(t *tree, chown bool, log logrus.FieldLogger, o options) *applier {
 	a := &applier{t: t, chown: chown, uid: os.Geteuid(), gid: os.Getegid(), log: log,
-		buf: make([]byte, 256<<10), dirs: map[string]dirAttrs{}}
+		buf: make([]byte, 256<<10), dirs: map[string]dirAttrs{}, notes: &xattrNotes{log: log, seen: map[string]bool{}}}
 	if !o.inOrder {
 		a.w = newWriters(o.writeFault, o.noCopyRange)
 	}
@@ -121,8 +115,9 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader, off int64) error {
 	if err != nil {
 		return err
 	}
+	mode := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 	if name == "/" {
-		return nil // the root's own attributes are the destination's
+		return l.rootEntry(hdr, mode)
 	}
 	if isSparse(hdr) {
 		// The reader would expand a sparse file's holes into real zeros: a
@@ -138,7 +133,6 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader, off int64) error {
 		return nil
 	}
 	marker := path.Base(name) == opaqueMarker || strings.HasPrefix(path.Base(name), whiteoutPrefix)
-	mode := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 	if l.w != nil && !marker && (hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeDir) {
 		if done, err := l.concurrently(name, hdr, off, mode); done || err != nil {
 			return err
@@ -193,44 +187,14 @@ func (l *layer) inOrder(name string, hdr *tar.Header, r io.Reader, mode fs.FileM
 		return err
 	}
 	switch hdr.Typeflag {
-	case tar.TypeDir:
-		l.dirs[target] = dirAttrs{mode: mode, mtime: hdr.ModTime}
-		l.t.remember(name, target)
 	case tar.TypeReg, tar.TypeLink:
 		return nil // writeFile set the attributes; a link shares its target's
+	case tar.TypeDir:
+		l.t.remember(name, target)
 	case tar.TypeSymlink:
 		l.log.Debugf("symlink %s -> %s", name, hdr.Linkname)
 	}
-	if l.needsChown(hdr) || (existed && l.chown) {
-		if err := at.Lchown(base, hdr.Uid, hdr.Gid); err != nil {
-			return err
-		}
-	}
-	switch hdr.Typeflag {
-	case tar.TypeFifo:
-		if err := at.Chmod(base, mode); err != nil {
-			return err
-		}
-		return at.Chtimes(base, hdr.ModTime, hdr.ModTime)
-	case tar.TypeSymlink:
-		return lchtimes(at, base, hdr.ModTime)
-	}
-	return nil
-}
-
-// lchtimes sets the mtime of the symlink base in at, not of its target:
-// os.Root has no Lchtimes.
-func lchtimes(at *os.Root, base string, mtime time.Time) error {
-	d, err := at.Open(".")
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	t := unix.NsecToTimespec(mtime.UnixNano())
-	if err := unix.UtimesNanoAt(int(d.Fd()), base, []unix.Timespec{t, t}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return fmt.Errorf("set the mtime: %w", err)
-	}
-	return nil
+	return l.setAttrs(at, base, target, hdr, mode, existed)
 }
 
 // create makes the entry at base in at; it fails with fs.ErrExist when
@@ -317,12 +281,8 @@ func (l *layer) concurrently(name string, hdr *tar.Header, off int64, mode fs.Fi
 	default:
 		return false, nil
 	}
-	l.dirs[target] = dirAttrs{mode: mode, mtime: hdr.ModTime}
 	l.t.remember(name, target)
-	if l.needsChown(hdr) || (exists && l.chown) {
-		return true, at.Lchown(base, hdr.Uid, hdr.Gid)
-	}
-	return true, nil
+	return true, l.setAttrs(at, base, target, hdr, mode, exists)
 }
 
 // newFile hands a file where nothing is to the writers.
@@ -344,16 +304,6 @@ func (l *layer) skips(name string) bool {
 		return true
 	}
 	return false
-}
-
-func (a *applier) fileAttrs(hdr *tar.Header, mode fs.FileMode) fileAttrs {
-	return fileAttrs{chown: a.needsChown(hdr), uid: hdr.Uid, gid: hdr.Gid, mode: mode, mtime: hdr.ModTime}
-}
-
-// needsChown reports whether hdr's owner must be set: only as root, and
-// only when it is not already the creator's.
-func (a *applier) needsChown(hdr *tar.Header) bool {
-	return a.chown && (hdr.Uid != a.uid || hdr.Gid != a.gid)
 }
 
 // writeFile creates base in at, fills it from r and sets its attributes.
@@ -459,30 +409,6 @@ func (l *layer) clearLower(dir string) error {
 			if err := l.clearLower(p); err != nil {
 				return err
 			}
-		}
-	}
-	return nil
-}
-
-// finish sets the directories' modes and mtimes, deepest first so that
-// setting a child's does not touch its parent's mtime afterwards.
-func (a *applier) finish() error {
-	names := make([]string, 0, len(a.dirs))
-	for n := range a.dirs {
-		names = append(names, n)
-	}
-	sort.Slice(names, func(i, j int) bool { return strings.Count(names[i], "/") > strings.Count(names[j], "/") })
-	for _, n := range names {
-		fi, err := a.t.root.Lstat(n)
-		if err != nil || !fi.IsDir() {
-			continue // removed or replaced by a later layer
-		}
-		attrs := a.dirs[n]
-		if err := a.t.root.Chmod(n, attrs.mode); err != nil {
-			return fmt.Errorf("set the mode of %s: %w", n, err)
-		}
-		if err := a.t.root.Chtimes(n, attrs.mtime, attrs.mtime); err != nil {
-			return fmt.Errorf("set the mtime of %s: %w", n, err)
 		}
 	}
 	return nil

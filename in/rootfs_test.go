@@ -147,7 +147,7 @@ var _ = Describe("format rootfs", func() {
 	})
 
 	It("keeps modes, special bits, mtimes and, as root, ownership; skips devices; makes fifos", func() {
-		mtime := time.Date(2020, 2, 3, 4, 5, 6, 0, time.UTC)
+		mtime := time.Date(2020, 2, 3, 4, 5, 6, 123456789, time.UTC)
 		res := get(layer(imagetest.Gzip,
 			imagetest.Dir("ro").WithMode(0o555).WithModTime(mtime),
 			imagetest.File("ro/suid", "x").WithMode(0o4755).WithOwner(1000, 1001).WithModTime(mtime),

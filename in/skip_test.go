@@ -1,14 +1,8 @@
 package in_test
 
 import (
-	"crypto/sha256"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
-	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	. "github.com/onsi/ginkgo/v2"
@@ -131,42 +125,3 @@ var (
 	dir     = imagetest.Dir
 	symlink = imagetest.Symlink
 )
-
-// describe lists every entry of a tree with its type, mode, link count,
-// and content or link target.
-func describe(root string) []string {
-	var out []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		line := fmt.Sprintf("%s %v nlink=%d", rel, fi.Mode(), fi.Sys().(*syscall.Stat_t).Nlink)
-		switch {
-		case fi.Mode().IsRegular():
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			if len(b) > 64 {
-				line += fmt.Sprintf(" %d bytes, sha256 %x", len(b), sha256.Sum256(b))
-			} else {
-				line += fmt.Sprintf(" %q", b)
-			}
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			line += " -> " + target
-		}
-		out = append(out, line)
-		return nil
-	})
-	Expect(err).NotTo(HaveOccurred())
-	return out
-}

@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"os"
 	"runtime"
 	"sync"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -48,14 +46,6 @@ type fileJob struct {
 
 	err  error
 	done chan struct{}
-}
-
-// fileAttrs are what is set on a file once written.
-type fileAttrs struct {
-	chown    bool
-	uid, gid int
-	mode     fs.FileMode
-	mtime    time.Time
 }
 
 // writers are the goroutines creating handed-over files, and the files
@@ -205,25 +195,6 @@ func copyRange(ctx context.Context, dst, src *os.File, off, n int64, noCopyRange
 		err = io.ErrUnexpectedEOF
 	}
 	return err
-}
-
-// set gives f its owner, mode and mtime through the open file, which no
-// later rename or symlink can redirect.
-func (a fileAttrs) set(f *os.File) error {
-	if a.chown {
-		if err := f.Chown(a.uid, a.gid); err != nil {
-			return err
-		}
-	}
-	// After chown, which clears setuid and setgid.
-	if err := f.Chmod(a.mode); err != nil {
-		return err
-	}
-	t := unix.NsecToTimeval(a.mtime.UnixNano())
-	if err := unix.Futimes(int(f.Fd()), []unix.Timeval{t, t}); err != nil {
-		return fmt.Errorf("set the mtime: %w", err)
-	}
-	return nil
 }
 
 // entryError is the failure of an entry applied out of the applier's

@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	. "github.com/onsi/ginkgo/v2"
@@ -92,6 +93,14 @@ var _ = Describe("files written beside the applier", func() {
 		Entry("a file replacing a lower layer's file, and new ones around it", "",
 			files(dir("a"), file("a/f", "lower")),
 			files(file("a/e", "new"), file("a/f", "upper"), file("a/g", "new"))),
+		Entry("sub-second mtimes, owners and xattrs on every kind of entry, and the root entry", "",
+			files(imagetest.Dir("./").WithMode(0o750).WithOwner(1, 2).WithModTime(subSecond).WithXattr("user.root", "r"),
+				dir("a").WithModTime(subSecond.Add(1)).WithOwner(3, 4).WithXattr("trusted.d", "d"),
+				file("a/f", "one").WithModTime(subSecond.Add(2)).WithOwner(5, 6).WithXattr("user.f", "f"),
+				file("a/g", strings.Repeat("g", 200<<10)).WithModTime(subSecond.Add(3)).WithXattr("security.capability", netRawCapability),
+				symlink("a/l", "f").WithModTime(subSecond.Add(4)).WithOwner(7, 8).WithXattr("trusted.l", "l").WithXattr("user.refused", "x"),
+				imagetest.Fifo("a/p").WithModTime(subSecond.Add(5)).WithXattr("trusted.p", "p")),
+			files(dir("a").WithModTime(subSecond.Add(6)).WithXattr("user.again", "2"), file("a/f", "two").WithModTime(subSecond.Add(7)))),
 		Entry("a lower layer's symlink replaced by a file, then a path through it", `extract "s/f"`,
 			files(dir("a"), symlink("s", "a")),
 			files(file("s", "a file now"), file("s/f", "through a file"))),
@@ -187,6 +196,27 @@ var _ = Describe("files written beside the applier", func() {
 	})
 })
 
+// withMetadata gives e what a runtime must keep beside its content: a
+// sub-second mtime always, and at random an owner and xattrs (user.* ones
+// on a symlink are refused, with a warning, on both ways alike).
+func withMetadata(rng *rand.Rand, e imagetest.Entry) imagetest.Entry {
+	e = e.WithModTime(time.Date(2021, 5, 5, 5, 5, 5, 0, time.UTC).Add(time.Duration(rng.Int64N(int64(1000 * time.Hour)))))
+	if rng.IntN(3) == 0 {
+		e = e.WithOwner(rng.IntN(3)*1000, rng.IntN(3)*1000)
+	}
+	if rng.IntN(3) == 0 {
+		e = e.WithXattr([]string{"user.a", "trusted.b"}[rng.IntN(2)], fmt.Sprint(rng.IntN(100)))
+	}
+	return e
+}
+
+// subSecond is an mtime with every digit of its nanoseconds set.
+var subSecond = time.Date(2021, 5, 5, 5, 5, 5, 123456789, time.UTC)
+
+// netRawCapability is security.capability's value for cap_net_raw,
+// effective and permitted (VFS_CAP_REVISION_2).
+var netRawCapability = string([]byte{1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+
 // randomLayer draws entries over a few paths that collide with each other
 // and reach through each other as directories and symlinks.
 func randomLayer(rng *rand.Rand, n int) []imagetest.Entry {
@@ -198,11 +228,11 @@ func randomLayer(rng *rand.Rand, n int) []imagetest.Entry {
 		p := pick(paths)
 		switch k := rng.IntN(20); {
 		case k < 11:
-			out = append(out, file(p, fmt.Sprintf("%s #%d", p, i)))
+			out = append(out, withMetadata(rng, file(p, fmt.Sprintf("%s #%d", p, i))))
 		case k < 15:
-			out = append(out, dir(p))
+			out = append(out, withMetadata(rng, dir(p)))
 		case k < 17:
-			out = append(out, symlink(p, pick(targets)))
+			out = append(out, withMetadata(rng, symlink(p, pick(targets))))
 		case k < 18:
 			out = append(out, imagetest.Hardlink(p, pick(paths)))
 		case k < 19:
@@ -241,7 +271,7 @@ func plausibleStack(rng *rand.Rand, n int) [][]imagetest.Entry {
 		}
 		for _, d := range dirs {
 			if rng.IntN(3) > 0 {
-				entries = append(entries, dir(d))
+				entries = append(entries, withMetadata(rng, dir(d)))
 			}
 		}
 		for i := range 10 + rng.IntN(30) {
@@ -256,7 +286,7 @@ func plausibleStack(rng *rand.Rand, n int) [][]imagetest.Entry {
 				for k := range content {
 					content[k] = byte('a' + rng.IntN(26))
 				}
-				entries = append(entries, file(p, string(content)))
+				entries = append(entries, withMetadata(rng, file(p, string(content))))
 				if !slices.Contains(written, p) {
 					written = append(written, p)
 				}
@@ -266,7 +296,7 @@ func plausibleStack(rng *rand.Rand, n int) [][]imagetest.Entry {
 				entries = append(entries, imagetest.Hardlink(link, target))
 				written = append(written, link)
 			default:
-				entries = append(entries, symlink(fmt.Sprintf("l%d-%d", layerN, i), dirs[rng.IntN(len(dirs))]))
+				entries = append(entries, withMetadata(rng, symlink(fmt.Sprintf("l%d-%d", layerN, i), dirs[rng.IntN(len(dirs))])))
 			}
 		}
 		stack = append(stack, entries)

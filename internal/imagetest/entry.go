@@ -89,8 +89,22 @@ func (e Entry) WithMode(mode int64) Entry { e.Mode = mode; return e }
 // WithOwner returns e owned by uid:gid.
 func (e Entry) WithOwner(uid, gid int) Entry { e.UID, e.GID = uid, gid; return e }
 
-// WithModTime returns e with its modification time replaced.
+// WithModTime returns e with its modification time replaced. A time with
+// a fraction of a second is written in a PAX record, to the nanosecond.
 func (e Entry) WithModTime(t time.Time) Entry { e.ModTime = t; return e }
+
+// WithXattr returns e with the extended attribute name (e.g.
+// "security.capability") set to value, as a PAX record
+// SCHILY.xattr.<name>, which is how image builders write them.
+func (e Entry) WithXattr(name, value string) Entry {
+	records := make(map[string]string, len(e.PAXRecords)+1)
+	for k, v := range e.PAXRecords {
+		records[k] = v
+	}
+	records["SCHILY.xattr."+name] = value
+	e.PAXRecords = records
+	return e
+}
 
 // splitRaw splits at the last slash without cleaning, keeping the slash on
 // dir; path.Split would do the same but we want to be explicit that ".."
@@ -117,7 +131,13 @@ func (e Entry) header() (*tar.Header, error) {
 	if modTime.IsZero() {
 		modTime = FixedTime
 	}
+	// Without a format, the tar writer rounds times to the second.
+	format := tar.FormatUnknown
+	if modTime.Nanosecond() != 0 {
+		format = tar.FormatPAX
+	}
 	return &tar.Header{
+		Format:     format,
 		Typeflag:   e.Type,
 		Name:       e.Path,
 		Linkname:   e.Linkname,

@@ -45,6 +45,12 @@ var _ = Describe("Layer", func() {
 			imagetest.File("usr/bin/su", "#!").WithMode(0o4755).WithOwner(1000, 1001)),
 		Entry("file with its own time", imagetest.Gzip,
 			imagetest.File("a", "b").WithModTime(time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC))),
+		Entry("file with a time to the nanosecond", imagetest.Gzip,
+			imagetest.File("a", "b").WithModTime(time.Date(2021, 5, 5, 5, 5, 5, 123456789, time.UTC))),
+		Entry("directory with a time to the nanosecond", imagetest.Zstd,
+			imagetest.Dir("d").WithModTime(time.Date(2021, 5, 5, 5, 5, 5, 1, time.UTC))),
+		Entry("symlink with a time to the nanosecond", imagetest.Gzip,
+			imagetest.Symlink("l", "d").WithModTime(time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.UTC))),
 		Entry("directory", imagetest.Gzip, imagetest.Dir("var/lib/")),
 		Entry("symlink", imagetest.Zstd, imagetest.Symlink("bin", "usr/bin")),
 		Entry("symlink pointing out", imagetest.Gzip, imagetest.Symlink("escape", "../../../etc")),
@@ -56,6 +62,17 @@ var _ = Describe("Layer", func() {
 		Entry("path with ..", imagetest.Gzip, imagetest.File("../../evil", "x")),
 		Entry("absolute path", imagetest.Gzip, imagetest.File("/etc/evil", "x")),
 	)
+
+	It("writes xattrs as SCHILY.xattr PAX records, binary values included", func() {
+		capability := string([]byte{1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+		entry := imagetest.File("bin/ping", "x").WithXattr("security.capability", capability).WithXattr("user.note", "hi")
+		layer, err := imagetest.Layer(imagetest.Gzip, entry)
+		Expect(err).NotTo(HaveOccurred())
+		hdr := readTar(decompress(compressedBytes(layer)))[0].header
+		Expect(hdr.PAXRecords).To(HaveKeyWithValue("SCHILY.xattr.security.capability", capability))
+		Expect(hdr.PAXRecords).To(HaveKeyWithValue("SCHILY.xattr.user.note", "hi"))
+		Expect(imagetest.File("f", "").WithXattr("user.a", "1").PAXRecords).To(HaveLen(1), "WithXattr copies the records it adds to")
+	})
 
 	DescribeTable("names whiteouts as the OCI spec does, without cleaning",
 		func(entry imagetest.Entry, want string) {
