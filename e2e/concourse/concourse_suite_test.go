@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -39,7 +40,9 @@ var _ = BeforeSuite(func() {
 	Expect(os.Geteuid()).To(Equal(0), "the suite starts Postgres, Concourse and containerd and makes a bridge: run it as root")
 	s := settingsFromEnv()
 	stopAll(s) // a stale run's processes, mounts, rules and bridge
-	DeferCleanup(stopAll, s)
+	// Also after ^C: Ginkgo then gives cleanup its grace period, which
+	// must cover stopping the worker, web and Postgres in order.
+	DeferCleanup(func(SpecContext) { stopAll(s) }, GracePeriod(3*time.Minute))
 	Expect(requireHost(s)).To(Succeed())
 
 	var err error

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,22 +52,32 @@ func (c *concourse) setPipeline(name, file string, vars map[string]string) {
 }
 
 // trigger runs job (pipeline/job) to its end and returns the build log and
-// the status Concourse recorded for the build.
+// the status Concourse recorded for the build. The log is read again once
+// the build is over (fly watch), because the stream fly trigger-job -w
+// prints can miss the output of a task that ends quickly.
 func (c *concourse) trigger(job string) (log, status string) {
-	log, _ = c.run("trigger-job", "-j", job, "-w") // fly exits non-zero when the build fails
-	GinkgoWriter.Printf("fly trigger-job -j %s -w:\n%s\n", job, log)
-	return log, c.lastStatus(job)
+	out, _ := c.run("trigger-job", "-j", job, "-w") // fly exits non-zero when the build fails
+	m := regexp.MustCompile(`started \S+ #(\d+)`).FindStringSubmatch(out)
+	ExpectWithOffset(1, m).To(HaveLen(2), "fly trigger-job -j %s -w:\n%s", job, out)
+	n, err := strconv.Atoi(m[1])
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return c.awaitBuild(job, n)
 }
 
-// lastStatus is the status of job's newest build, as `fly builds` reports it.
-func (c *concourse) lastStatus(job string) string {
+// buildStatus is the status of build n of job, as `fly builds` reports it
+// ("not started" before Concourse records it).
+func (c *concourse) buildStatus(job string, n int) string {
 	var builds []struct {
 		Name   string `json:"name"`
 		Status string `json:"status"`
 	}
 	Expect(json.Unmarshal([]byte(c.must("builds", "-j", job, "--json")), &builds)).To(Succeed())
-	Expect(builds).NotTo(BeEmpty(), "job %s has no builds", job)
-	return builds[0].Status
+	for _, b := range builds {
+		if b.Name == strconv.Itoa(n) {
+			return b.Status
+		}
+	}
+	return "not started"
 }
 
 // check runs `fly check-resource` and returns its output and whether the
@@ -103,23 +114,12 @@ func tags(vs []resource.Version) []string {
 // ansi matches the colour codes fly passes through from build logs.
 var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
-// awaitBuild waits for build number n of job (started by a trigger: true
-// input, not by the suite) to end, and returns its log and status.
+// awaitBuild waits for build number n of job (started by the suite, or by
+// a trigger: true input) to end, and returns its log and status.
 func (c *concourse) awaitBuild(job string, n int) (log, status string) {
-	Eventually(func() string {
-		var builds []struct {
-			Name   string `json:"name"`
-			Status string `json:"status"`
-		}
-		Expect(json.Unmarshal([]byte(c.must("builds", "-j", job, "--json")), &builds)).To(Succeed())
-		for _, b := range builds {
-			if b.Name == fmt.Sprint(n) {
-				return b.Status
-			}
-		}
-		return "not started"
-	}, 5*time.Minute, 2*time.Second).Should(BeElementOf("succeeded", "failed", "errored", "aborted"))
+	Eventually(func() string { return c.buildStatus(job, n) }, 5*time.Minute, 2*time.Second).
+		Should(BeElementOf("succeeded", "failed", "errored", "aborted"))
 	log, _ = c.run("watch", "-j", job, "-b", fmt.Sprint(n))
 	GinkgoWriter.Printf("fly watch -j %s -b %d:\n%s\n", job, n, log)
-	return log, c.lastStatus(job)
+	return log, c.buildStatus(job, n)
 }

@@ -3,6 +3,10 @@
 package concourse_test
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -13,6 +17,25 @@ import (
 // registry-image, and pipelines use it with no resource_types entry.
 var _ = Describe("refimage as the worker's registry-image base type", func() {
 	vars := func() map[string]string { return map[string]string{"registry": reg.Host} }
+
+	It("is the registry-image the worker offers, at the bundle's version", func() {
+		var meta struct{ Version string }
+		data, err := os.ReadFile(filepath.Join(settingsFromEnv().baseType, "resource_metadata.json"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(json.Unmarshal(data, &meta)).To(Succeed())
+		Expect(meta.Version).NotTo(BeEmpty())
+		var workers []struct {
+			Name          string `json:"name"`
+			ResourceTypes []struct {
+				Type    string `json:"type"`
+				Version string `json:"version"`
+			} `json:"resource_types"`
+		}
+		Expect(json.Unmarshal([]byte(cc.must("workers", "--json")), &workers)).To(Succeed())
+		Expect(workers).To(HaveLen(1))
+		Expect(workers[0].ResourceTypes).To(ContainElement(And(
+			HaveField("Type", "registry-image"), HaveField("Version", meta.Version))))
+	})
 
 	It("checks by tag, by semver with a cursor that moves across pushes, and by tag_regex", func() {
 		cc.setPipeline("checks", "testdata/checks.yml", vars())

@@ -3,6 +3,7 @@
 package concourse_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -163,13 +165,15 @@ func startWorker(s settings) {
 }
 
 // stopAll stops whatever a run (this one or a stale one) left: containers,
-// the worker (retired, so web forgets it), web, Postgres, then any process
+// the worker, web, Postgres, then any process
 // still naming the state directory; then the worker's mounts, the NAT
 // rules and the bridge. Each step tolerates finding nothing.
 func stopAll(s settings) {
 	if _, ok := ownPID(s, "worker"); ok {
 		killContainers()
-		stopNamed(s, "worker", syscall.SIGUSR2, time.Minute)
+		// TERM, not a retire (USR2): Postgres, and web's memory of this
+		// worker with it, goes next.
+		stopNamed(s, "worker", syscall.SIGTERM, 10*time.Second)
 	}
 	stopNamed(s, "web", syscall.SIGTERM, 30*time.Second)
 	stopNamed(s, "postgres", syscall.SIGINT, 30*time.Second)
@@ -177,6 +181,8 @@ func stopAll(s settings) {
 		GinkgoWriter.Printf("stopping stray pid %d\n", pid)
 		stopPID(s, pid, syscall.SIGTERM, 10*time.Second)
 	}
+	killShims()
+	unmountUnder(shimTasks)
 	unmountUnder(filepath.Join(s.state, "worker"))
 	_ = os.RemoveAll(filepath.Join(s.state, "worker")) // a restarted worker cannot remove old volumes
 	removeNetwork()
@@ -188,15 +194,63 @@ const containerdSocket = "/run/containerd/containerd.sock"
 // worker's containerd, as the reference script does before retiring it.
 func killContainers() {
 	ctr := func(args ...string) string {
-		out, _ := exec.Command("ctr", append([]string{"-a", containerdSocket, "-n", "concourse"}, args...)...).Output()
+		cmd := exec.Command("ctr", append([]string{"-a", containerdSocket, "-n", "concourse"}, args...)...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			GinkgoWriter.Printf("ctr %s: %v %s\n", strings.Join(args, " "), err, stderr.String())
+			return ""
+		}
 		return string(out)
 	}
-	for _, id := range fields(ctr("task", "ls", "-q")) {
+	tasks := fields(ctr("task", "ls", "-q"))
+	for _, id := range tasks {
 		ctr("task", "kill", "-s", "SIGKILL", id)
-		time.Sleep(500 * time.Millisecond)
+	}
+	for _, id := range tasks {
 		ctr("task", "delete", "-f", id)
 	}
 	for _, id := range fields(ctr("container", "ls", "-q")) {
 		ctr("container", "delete", id)
+	}
+}
+
+// shimTasks holds the bundles (and rootfs mounts) of the containers of the
+// worker's containerd, in its namespace "concourse".
+const shimTasks = "/run/containerd/io.containerd.runtime.v2.task/concourse"
+
+// killShims kills what outlives the worker's containerd: the shims of its
+// namespace on its socket (no other containerd may use that socket while
+// the suite runs, see requireHost) and the container processes under them.
+func killShims() {
+	entries, _ := os.ReadDir("/proc")
+	parents := map[int][]int{}
+	var shims []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+			if f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:])); len(f) > 1 {
+				ppid, _ := strconv.Atoi(f[1])
+				parents[ppid] = append(parents[ppid], pid)
+			}
+		}
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		args := strings.Split(string(cmdline), "\x00")
+		if strings.HasPrefix(filepath.Base(args[0]), "containerd-shim") &&
+			strings.Contains(string(cmdline), "-namespace\x00concourse\x00") &&
+			strings.Contains(string(cmdline), "-address\x00"+containerdSocket+"\x00") {
+			shims = append(shims, pid)
+		}
+	}
+	for _, shim := range shims {
+		GinkgoWriter.Printf("killing the shim %d of a container the worker left, and its processes\n", shim)
+		for _, child := range parents[shim] {
+			_ = syscall.Kill(child, syscall.SIGKILL)
+		}
+		_ = syscall.Kill(shim, syscall.SIGKILL)
 	}
 }

@@ -69,7 +69,7 @@ var _ = Describe("README.md", func() {
 		hasTarget := func(t string) bool {
 			return regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(t) + `:`).Match(makefile)
 		}
-		for _, m := range regexp.MustCompile("`make ([a-z-]+)").FindAllStringSubmatch(text, -1) {
+		for _, m := range regexp.MustCompile("`make ([a-z0-9-]+)").FindAllStringSubmatch(text, -1) {
 			Expect(hasTarget(m[1])).To(BeTrue(), "the README names `make %s`, which the Makefile lacks", m[1])
 		}
 		for _, b := range all {
