@@ -2,6 +2,7 @@ package in_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -175,6 +176,26 @@ var _ = Describe("format rootfs", func() {
 		Expect(lstat(rootfs(res, "pipe")).ModTime().Equal(mtime)).To(BeTrue())
 		Expect(lstat(rootfs(res, "link")).ModTime().Equal(mtime.Add(time.Hour))).To(BeTrue(), "a symlink's own mtime")
 		Expect(lstat(rootfs(res, "ro/suid")).ModTime().Equal(mtime)).To(BeTrue(), "not its target's")
+	})
+
+	It("as root, gives files their xattrs and rootfs/ its root entry, and warns on stderr of an xattr the filesystem refuses", func() {
+		if os.Geteuid() != 0 {
+			Skip("security.* xattrs and owners need root")
+		}
+		mtime := time.Date(2021, 5, 5, 5, 5, 5, 123456789, time.UTC)
+		res := get(layer(imagetest.Gzip,
+			imagetest.Dir("./").WithMode(0o750).WithOwner(7, 8).WithModTime(mtime),
+			imagetest.File("ping", "elf").WithMode(0o755).WithXattr("security.capability", netRawCapability),
+			imagetest.File("odd", "x").WithXattr("unknown.k", "v"),
+		))
+		Expect(xattrs(rootfs(res, "ping"))).To(Equal([]string{fmt.Sprintf("security.capability=%q", netRawCapability)}))
+		Expect(res.file("rootfs/odd")).To(Equal("x"))
+		Expect(res.stderr).To(ContainSubstring("warning: odd: xattr unknown.k left out: operation not supported"))
+		root := lstat(rootfs(res, "."))
+		Expect(root.Mode().Perm()).To(Equal(os.FileMode(0o750)))
+		Expect(root.ModTime().Equal(mtime)).To(BeTrue(), "%s", root.ModTime())
+		st := root.Sys().(*syscall.Stat_t)
+		Expect([]uint32{st.Uid, st.Gid}).To(Equal([]uint32{7, 8}))
 	})
 
 	// asNobody runs a full download of digest as user nobody into dest, a
