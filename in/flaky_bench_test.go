@@ -1,6 +1,7 @@
 package in_test
 
 import (
+	"os"
 	"testing"
 
 	"github.com/onsi/gomega/gexec"
@@ -17,7 +18,9 @@ import (
 // with Range); the same from a registry that ignores Range (each cut layer
 // starts over); and one with the largest layer corrupted once at its middle.
 // Each faulted run pays the binary's real backoff (about 1 s) once, which is
-// in its time. Figures are printed, never asserted.
+// in its time. With REFIMAGE_BENCH_BASELINE_IN=path/to/in, that binary runs
+// the same four downloads too (metrics prefixed baseline-). Figures are
+// printed, never asserted.
 func BenchmarkInFlaky(b *testing.B) {
 	bin, err := gexec.Build("github.com/refimage/refimage/cmd/in")
 	must(b, err)
@@ -52,7 +55,7 @@ func BenchmarkInFlaky(b *testing.B) {
 	corrupt := func(p *registrytest.Proxy) {
 		p.Fail(registrytest.Fault{Kind: registrytest.CorruptBody, Method: "GET", PathContains: digests[largest], Offset: sizes[largest] / 2, Times: 1})
 	}
-	run := func(name string, fault func(*registrytest.Proxy), opts ...registrytest.ProxyOption) {
+	run := func(bin, name string, fault func(*registrytest.Proxy), opts ...registrytest.ProxyOption) {
 		p := registrytest.NewProxy(dist, opts...)
 		defer p.Close()
 		fault(p)
@@ -65,11 +68,17 @@ func BenchmarkInFlaky(b *testing.B) {
 		b.ReportMetric(float64(p.Sent().Blob)/(1<<20), name+"-MiB")
 		b.ReportMetric(r.wall.Seconds(), name+"-s")
 	}
+	bins := map[string]string{"": bin}
+	if baseline := os.Getenv("REFIMAGE_BENCH_BASELINE_IN"); baseline != "" {
+		bins["baseline-"] = baseline
+	}
 	for range b.N {
-		run("clean", func(*registrytest.Proxy) {})
-		run("cut-each-layer", cut)
-		run("cut-each-layer-no-range", cut, registrytest.WithoutRange())
-		run("corrupt-largest-layer", corrupt)
+		for prefix, bin := range bins {
+			run(bin, prefix+"clean", func(*registrytest.Proxy) {})
+			run(bin, prefix+"cut-each-layer", cut)
+			run(bin, prefix+"cut-each-layer-no-range", cut, registrytest.WithoutRange())
+			run(bin, prefix+"corrupt-largest-layer", corrupt)
+		}
 	}
 	var total int64
 	for _, s := range sizes {

@@ -181,16 +181,18 @@ func (s *layerStream) Read(p []byte) (int, error) {
 	return s.follower.Read(p)
 }
 
-// releaseBlobs removes the blobs of applied layers once every blob is
-// verified: until then one of them may still need a new extraction, which
-// reads them again.
-func releaseBlobs(applied, all []*spool) {
+// releaseBlobs removes the blobs of the layers in done whose streams are
+// decoded, once every blob is verified: until then one of them may still
+// need a new extraction, which decodes them again.
+func releaseBlobs(done, all []*spool) {
 	for _, s := range all {
 		if !s.d.done() {
 			return
 		}
 	}
-	for _, s := range applied {
-		_ = os.Remove(s.d.path)
+	for _, s := range done {
+		if s.decoded.Load() {
+			_ = os.Remove(s.d.path)
+		}
 	}
 }

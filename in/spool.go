@@ -38,6 +38,9 @@ type spool struct {
 	wantIndex bool
 	// released: the applier will read no more of this extraction.
 	released atomic.Bool
+	// decoded: the whole tar stream is written; the blob is not needed
+	// for it any more.
+	decoded atomic.Bool
 }
 
 // newSpools prepares one spool per layer, for extraction number run.
@@ -141,7 +144,12 @@ func decodeAll(ctx context.Context, spools []*spool, gate *progressGate, log log
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			s.finish(s.decode(ctx, log))
+			err := s.decode(ctx, log)
+			if err == nil {
+				s.decoded.Store(true)
+				releaseBlobs(spools, spools)
+			}
+			s.finish(err)
 		})
 	}
 	wg.Wait()
