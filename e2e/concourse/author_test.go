@@ -51,6 +51,9 @@ var _ = Describe("refimage as a custom type, as the README tells authors", func(
 		Expect(cc.versions("author/app-image")).To(Equal([]resource.Version{{Tag: "1.4.2", Digest: digest}}))
 		Expect(registryTags(reg.Repo("e2e/author-app"))).To(ConsistOf("1.4.2", "1.4", "1", "latest"))
 
+		By("the worker's registry-image fetched the type's image from a container")
+		Expect(reg.Log()).To(MatchRegexp(`(?m)^10\.250\.0\.([2-9]|[1-9]\d+) .*"GET /v2/refimage/refimage/blobs/sha256:[0-9a-f]{64} HTTP/1\.1" 200 `))
+
 		By("test runs by itself (trigger: true), in exactly the digest build pushed")
 		log, status = cc.awaitBuild("author/test", 1)
 		Expect(status).To(Equal("succeeded"), log)

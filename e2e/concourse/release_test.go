@@ -37,6 +37,7 @@ var _ = Describe("put, the implicit get after it, and get with passed:", func() 
 		By("the implicit get after the put: a task ran in the pushed image")
 		Expect(log).To(ContainSubstring("/etc/refimage-marker: release-tar-1\n"))
 		Expect(log).To(ContainSubstring("release-layout/digest: " + layoutDigest + "\n"))
+		Expect(log).To(ContainSubstring("reference only: params.skip_download is true"), "get_params of the put")
 
 		By("the tags move to another image, and Concourse sees it")
 		moved := pushTaskImage(reg.Repo("e2e/release-tar:1.0.0"), "moved")
@@ -56,7 +57,7 @@ var _ = Describe("put, the implicit get after it, and get with passed:", func() 
 		By("refimage explain: what a runtime with the hook would do")
 		expectExplained("testdata/release.yml", vars,
 			decision{"build", "release-tar", true, "fetch_artifact is not set"},
-			decision{"build", "release-layout", true, "fetch_artifact is not set"},
+			decision{"build", "release-layout", true, "skip_download"},
 			decision{"deploy", "release-tar", true, "fetch_artifact is not set"},
 			decision{"deploy", "release-layout", true, "fetch_artifact is false"})
 	})
