@@ -65,12 +65,13 @@ func (r *Resolution) FilesMap() map[string]string {
 var ErrNotEligible = errors.New("the type does not produce a registry image")
 
 // Resolve computes, for a decision to skip and the version the scheduler
-// chose (Get.Version, carried by the decision), what in would have written, with the same function in calls. A
-// version with a digest is returned unchanged, and costs at most one HEAD
-// the first time that digest is seen (none after). A version with only a
-// tag is resolved to a digest with one HEAD, and a warning says so; a
-// version with neither is an error: the hook never falls back to a tag or
-// to latest.
+// chose (Get.Version, carried by the decision), what in would have
+// written, with the same function in calls. A version with a digest is
+// returned unchanged, and costs at most one HEAD the first time that digest
+// is seen (none after, and none at all with TrustPinnedDigests). A version
+// with only a tag is resolved to a digest with one HEAD, and a warning says
+// so; a version with neither is an error: the hook never falls back to a
+// tag or to latest.
 func (h *Hook) Resolve(ctx context.Context, d Decision) (*Resolution, error) {
 	if !d.Eligible {
 		return nil, fmt.Errorf("resolve: %w (%s)", ErrNotEligible, d.Reason)
