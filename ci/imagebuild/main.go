@@ -66,11 +66,40 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return resourceimage.WriteTree(c.staticFiles, entries)
 	}
+	idx, err := build(ctx, c, stderr)
+	if err != nil {
+		return err
+	}
+	d, err := writeLayout(stdout, c, idx)
+	if err != nil {
+		return err
+	}
+	reference, err := publish(ctx, stdout, c, idx, d)
+	if err != nil {
+		return err
+	}
+	if c.baseType == "" {
+		return nil
+	}
+	img, err := resourceimage.PlatformImage(idx, resourceimage.Platforms[0])
+	if err != nil {
+		return err
+	}
+	if err := resourceimage.WriteBaseType(c.baseType, img, c.typeName, c.meta.Version, reference); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "base type %s in %s\n", c.typeName, c.baseType)
+	return nil
+}
 
+// build compiles the binaries for every platform, into c.bin or a temporary
+// directory, and assembles the index.
+func build(ctx context.Context, c config, stderr io.Writer) (v1.ImageIndex, error) {
 	bin := c.bin
 	if bin == "" {
+		var err error
 		if bin, err = os.MkdirTemp("", "imagebuild-"); err != nil {
-			return fmt.Errorf("create binaries directory: %w", err)
+			return nil, fmt.Errorf("create binaries directory: %w", err)
 		}
 		defer os.RemoveAll(bin)
 	}
@@ -79,52 +108,46 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "go build %s (version %s)\n", p, c.meta.Version)
 		out, err := resourceimage.Compile(ctx, c.module, filepath.Join(bin, p.OS+"-"+p.Architecture), p, c.meta.Version)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		compiled[p.String()] = out
 	}
-	idx, err := resourceimage.Index(compiled, c.meta)
-	if err != nil {
-		return err
-	}
+	return resourceimage.Index(compiled, c.meta)
+}
+
+// writeLayout writes the index as an OCI image layout and prints its digest
+// and each platform's pull size.
+func writeLayout(stdout io.Writer, c config, idx v1.ImageIndex) (v1.Hash, error) {
 	if err := resourceimage.WriteLayout(c.layout, idx, c.meta.Version); err != nil {
-		return err
+		return v1.Hash{}, err
 	}
 	d, err := idx.Digest()
 	if err != nil {
-		return fmt.Errorf("digest index: %w", err)
+		return v1.Hash{}, fmt.Errorf("digest index: %w", err)
 	}
 	fmt.Fprintf(stdout, "layout %s\nindex %s\n", c.layout, d)
-	if err := printSizes(stdout, idx); err != nil {
-		return err
-	}
+	return d, printSizes(stdout, idx)
+}
 
-	reference := ""
+// publish returns the reference the base type names: the -published digest,
+// which the build must reproduce, or the one pushed to -registry; "" when
+// neither is given.
+func publish(ctx context.Context, stdout io.Writer, c config, idx v1.ImageIndex, d v1.Hash) (string, error) {
 	if c.published != nil {
 		if c.published.DigestStr() != d.String() {
-			return fmt.Errorf("built index %s, but %s was published: the commit differs or the build is not reproducible", d, c.published)
+			return "", fmt.Errorf("built index %s, but %s was published: the commit differs or the build is not reproducible", d, c.published)
 		}
-		reference = c.published.String()
+		return c.published.String(), nil
 	}
-	if c.registry != "" {
-		ref, err := resourceimage.Push(ctx, c.registry, c.tags, idx, remote.WithAuthFromKeychain(authn.DefaultKeychain))
-		if err != nil {
-			return err
-		}
-		reference = ref.String()
-		fmt.Fprintf(stdout, "pushed %s (tags %s)\n", reference, strings.Join(c.tags, ", "))
+	if c.registry == "" {
+		return "", nil
 	}
-	if c.baseType != "" {
-		img, err := resourceimage.PlatformImage(idx, resourceimage.Platforms[0])
-		if err != nil {
-			return err
-		}
-		if err := resourceimage.WriteBaseType(c.baseType, img, c.typeName, c.meta.Version, reference); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "base type %s in %s\n", c.typeName, c.baseType)
+	ref, err := resourceimage.Push(ctx, c.registry, c.tags, idx, remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	if err != nil {
+		return "", err
 	}
-	return nil
+	fmt.Fprintf(stdout, "pushed %s (tags %s)\n", ref.String(), strings.Join(c.tags, ", "))
+	return ref.String(), nil
 }
 
 // printSizes prints, for each platform, its manifest digest and what a pull
@@ -148,25 +171,15 @@ func printSizes(w io.Writer, idx v1.ImageIndex) error {
 	return nil
 }
 
+// flags are the inputs that parse turns into config fields.
+type flags struct {
+	tags, created, published string
+}
+
 func parse(ctx context.Context, args []string, stderr io.Writer) (config, error) {
 	var c config
-	fl := flag.NewFlagSet("imagebuild", flag.ContinueOnError)
-	// Errors are reported once, on one line, by main; -h prints the flags.
-	fl.SetOutput(io.Discard)
-	var tags, created, published string
-	fl.StringVar(&c.module, "C", ".", "the module's root `directory`")
-	fl.StringVar(&c.layout, "layout", "", "write the index as an OCI image layout into this new `directory`")
-	fl.StringVar(&c.baseType, "base-type", "", "write the base-type bundle (linux/amd64) into this `directory`")
-	fl.StringVar(&c.typeName, "type", "registry-image", "the base type's `name` in resource_metadata.json")
-	fl.StringVar(&c.registry, "registry", os.Getenv("REGISTRY"), "push to this `host/repository` (default $REGISTRY)")
-	fl.StringVar(&tags, "tags", "", "comma-separated `tags` to push (default: the version)")
-	fl.StringVar(&published, "published", "", "the `repository@digest` this commit's image was published as: the build must give that digest, and the base type names it")
-	fl.StringVar(&c.bin, "bin", "", "keep the compiled binaries in this `directory` (default: a temporary one)")
-	fl.StringVar(&c.staticFiles, "static-files", "", "only write the platform-independent files (CA bundle, users, directories) under this `directory`, for the Dockerfile")
-	fl.StringVar(&c.meta.Version, "version", "", "the release `version` (default: git describe --tags --always --dirty)")
-	fl.StringVar(&c.meta.Revision, "revision", "", "the `commit` (default: git rev-parse HEAD)")
-	fl.StringVar(&c.meta.Source, "source", defaultSource, "the repository's `URL`")
-	fl.StringVar(&created, "created", os.Getenv("SOURCE_DATE_EPOCH"), "the creation time in `seconds` since the epoch (default: $SOURCE_DATE_EPOCH, else the commit time)")
+	var f flags
+	fl := newFlagSet(&c, &f)
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fl.SetOutput(stderr)
@@ -184,42 +197,73 @@ func parse(ctx context.Context, args []string, stderr io.Writer) (config, error)
 	if c.layout == "" {
 		return c, fmt.Errorf("no -layout: give a new directory for the OCI image layout")
 	}
-	if published != "" {
+	if f.published != "" {
 		if c.registry != "" {
 			return c, fmt.Errorf("-published and -registry (or $REGISTRY) both given: -published names an image already pushed")
 		}
-		d, err := name.NewDigest(published)
+		d, err := name.NewDigest(f.published)
 		if err != nil {
-			return c, fmt.Errorf("parse -published %q: want repository@sha256:…: %w", published, err)
+			return c, fmt.Errorf("parse -published %q: want repository@sha256:…: %w", f.published, err)
 		}
 		c.published = &d
 	}
-	var err error
-	if c.meta.Version == "" {
-		if c.meta.Version, err = git(ctx, c.module, "describe", "--tags", "--always", "--dirty"); err != nil {
-			return c, err
-		}
+	if err := fillFromGit(ctx, &c.meta, &f.created, c.module); err != nil {
+		return c, err
 	}
-	if c.meta.Revision == "" {
-		if c.meta.Revision, err = git(ctx, c.module, "rev-parse", "HEAD"); err != nil {
-			return c, err
-		}
-	}
-	if created == "" {
-		if created, err = git(ctx, c.module, "log", "-1", "--format=%ct"); err != nil {
-			return c, err
-		}
-	}
-	secs, err := strconv.ParseInt(created, 10, 64)
+	secs, err := strconv.ParseInt(f.created, 10, 64)
 	if err != nil {
-		return c, fmt.Errorf("parse creation time %q: want seconds since the epoch: %w", created, err)
+		return c, fmt.Errorf("parse creation time %q: want seconds since the epoch: %w", f.created, err)
 	}
 	c.meta.Created = time.Unix(secs, 0).UTC()
 	c.tags = []string{c.meta.Version}
-	if tags != "" {
-		c.tags = strings.Split(tags, ",")
+	if f.tags != "" {
+		c.tags = strings.Split(f.tags, ",")
 	}
 	return c, nil
+}
+
+// newFlagSet declares imagebuild's flags, writing into c and f.
+func newFlagSet(c *config, f *flags) *flag.FlagSet {
+	fl := flag.NewFlagSet("imagebuild", flag.ContinueOnError)
+	// Errors are reported once, on one line, by main; -h prints the flags.
+	fl.SetOutput(io.Discard)
+	fl.StringVar(&c.module, "C", ".", "the module's root `directory`")
+	fl.StringVar(&c.layout, "layout", "", "write the index as an OCI image layout into this new `directory`")
+	fl.StringVar(&c.baseType, "base-type", "", "write the base-type bundle (linux/amd64) into this `directory`")
+	fl.StringVar(&c.typeName, "type", "registry-image", "the base type's `name` in resource_metadata.json")
+	fl.StringVar(&c.registry, "registry", os.Getenv("REGISTRY"), "push to this `host/repository` (default $REGISTRY)")
+	fl.StringVar(&f.tags, "tags", "", "comma-separated `tags` to push (default: the version)")
+	fl.StringVar(&f.published, "published", "", "the `repository@digest` this commit's image was published as: the build must give that digest, and the base type names it")
+	fl.StringVar(&c.bin, "bin", "", "keep the compiled binaries in this `directory` (default: a temporary one)")
+	fl.StringVar(&c.staticFiles, "static-files", "", "only write the platform-independent files (CA bundle, users, directories) under this `directory`, for the Dockerfile")
+	fl.StringVar(&c.meta.Version, "version", "", "the release `version` (default: git describe --tags --always --dirty)")
+	fl.StringVar(&c.meta.Revision, "revision", "", "the `commit` (default: git rev-parse HEAD)")
+	fl.StringVar(&c.meta.Source, "source", defaultSource, "the repository's `URL`")
+	fl.StringVar(&f.created, "created", os.Getenv("SOURCE_DATE_EPOCH"), "the creation time in `seconds` since the epoch (default: $SOURCE_DATE_EPOCH, else the commit time)")
+	return fl
+}
+
+// fillFromGit asks git in the module's directory for the version, the
+// revision and the creation time that no flag gave.
+func fillFromGit(ctx context.Context, meta *resourceimage.Metadata, created *string, module string) error {
+	for _, v := range []struct {
+		value *string
+		args  []string
+	}{
+		{&meta.Version, []string{"describe", "--tags", "--always", "--dirty"}},
+		{&meta.Revision, []string{"rev-parse", "HEAD"}},
+		{created, []string{"log", "-1", "--format=%ct"}},
+	} {
+		if *v.value != "" {
+			continue
+		}
+		out, err := git(ctx, module, v.args...)
+		if err != nil {
+			return err
+		}
+		*v.value = out
+	}
+	return nil
 }
 
 func git(ctx context.Context, dir string, args ...string) (string, error) {
