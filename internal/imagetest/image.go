@@ -43,18 +43,45 @@ func Image(spec Spec) (v1.Image, error) {
 	if created.IsZero() {
 		created = FixedTime
 	}
+	img, err := mutate.ConfigFile(emptyImage(spec.Format), configFile(spec, created))
+	if err != nil {
+		return nil, fmt.Errorf("set image config: %w", err)
+	}
+	adds, err := addenda(spec, created)
+	if err != nil {
+		return nil, err
+	}
+	img, err = mutate.Append(img, adds...)
+	if err != nil {
+		return nil, fmt.Errorf("append layers: %w", err)
+	}
+	if len(spec.Annotations) > 0 {
+		annotated, ok := mutate.Annotations(img, spec.Annotations).(v1.Image)
+		if !ok {
+			return nil, fmt.Errorf("annotate image: mutate.Annotations did not return an image")
+		}
+		img = annotated
+	}
+	return img, nil
+}
+
+// emptyImage is an image with no layers and the manifest and config media
+// types of format.
+func emptyImage(format Format) v1.Image {
+	manifestType, configType := types.OCIManifestSchema1, types.OCIConfigJSON
+	if format == Docker {
+		manifestType, configType = types.DockerManifestSchema2, types.DockerConfigJSON
+	}
+	return mutate.ConfigMediaType(mutate.MediaType(empty.Image, manifestType), configType)
+}
+
+// configFile is spec's config, for its platform (linux/amd64 by default).
+func configFile(spec Spec, created time.Time) *v1.ConfigFile {
 	platform := v1.Platform{OS: "linux", Architecture: "amd64"}
 	if spec.Platform != nil {
 		platform = *spec.Platform
 	}
-
-	manifestType, configType := types.OCIManifestSchema1, types.OCIConfigJSON
-	if spec.Format == Docker {
-		manifestType, configType = types.DockerManifestSchema2, types.DockerConfigJSON
-	}
-	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, manifestType), configType)
-
-	img, err := mutate.ConfigFile(img, &v1.ConfigFile{
+	return &v1.ConfigFile{
 		Architecture: platform.Architecture,
 		OS:           platform.OS,
 		OSVersion:    platform.OSVersion,
@@ -70,11 +97,12 @@ func Image(spec Spec) (v1.Image, error) {
 			Labels:     spec.Labels,
 		},
 		RootFS: v1.RootFS{Type: "layers"},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("set image config: %w", err)
 	}
+}
 
+// addenda are spec's layers with a history entry each; in a Docker image,
+// the layers this package built carry the Docker layer media types.
+func addenda(spec Spec, created time.Time) ([]mutate.Addendum, error) {
 	adds := make([]mutate.Addendum, 0, len(spec.Layers))
 	for i, l := range spec.Layers {
 		if _, ours := l.(*generatedLayer); ours && spec.Format == Docker {
@@ -92,19 +120,7 @@ func Image(spec Spec) (v1.Image, error) {
 			},
 		})
 	}
-	img, err = mutate.Append(img, adds...)
-	if err != nil {
-		return nil, fmt.Errorf("append layers: %w", err)
-	}
-
-	if len(spec.Annotations) > 0 {
-		annotated, ok := mutate.Annotations(img, spec.Annotations).(v1.Image)
-		if !ok {
-			return nil, fmt.Errorf("annotate image: mutate.Annotations did not return an image")
-		}
-		img = annotated
-	}
-	return img, nil
+	return adds, nil
 }
 
 // MustImage is Image for specs that cannot fail (in-memory layers built by
