@@ -35,6 +35,39 @@ func run() error {
 		return fmt.Errorf("create temp dir: %w", err)
 	}
 	defer os.RemoveAll(bin)
+	if err := buildExecutables(bin); err != nil {
+		return err
+	}
+
+	reg := registrytest.NewInProcess()
+	defer reg.Close()
+	repo := reg.Repo("demo/app")
+	digests, err := pushTags(reg, repo)
+	if err != nil {
+		return err
+	}
+	d := &demo{bin: bin}
+	source := map[string]any{"repository": repo, "insecure": true}
+	if err := d.check(repo, source, digests); err != nil {
+		return err
+	}
+	pushed, err := d.put(source)
+	if err != nil {
+		return err
+	}
+	if err := d.get(source, pushed); err != nil {
+		return err
+	}
+	typeRepo := reg.Repo("refimage/refimage")
+	labelled := imagetest.Spec{Labels: map[string]string{hook.ProducesLabel: hook.ProducesRegistryImage}}
+	if _, err := imagetest.Push(typeRepo+":1", imagetest.MustImage(labelled), reg.RemoteOptions()...); err != nil {
+		return fmt.Errorf("push the demo type's image: %w", err)
+	}
+	return d.hook(repo, typeRepo, pushed)
+}
+
+// buildExecutables builds refimage's commands into bin.
+func buildExecutables(bin string) error {
 	for _, cmd := range []string{"check", "in", "out", "refimage"} {
 		build := exec.Command("go", "build", "-o", filepath.Join(bin, cmd), "github.com/refimage/refimage/cmd/"+cmd)
 		build.Stderr = os.Stderr
@@ -42,23 +75,27 @@ func run() error {
 			return fmt.Errorf("build %s: %w", cmd, err)
 		}
 	}
+	return nil
+}
 
-	reg := registrytest.NewInProcess()
-	defer reg.Close()
-	repo := reg.Repo("demo/app")
+// pushTags pushes generated images under release tags, aliases, a
+// pre-release and a nightly, prints them and returns their digests by tag.
+func pushTags(reg *registrytest.Registry, repo string) (map[string]string, error) {
 	heading("An in-process registry at %s; pushing generated images to %s", reg.Host, repo)
 	tags := imagetest.TagSet{"1.0.0": "v1.0.0", "1.1.0": "v1.1.0", "1.1": "v1.1.0", "1": "v1.1.0", "1.2.0-rc.1": "rc", "latest": "v1.1.0", "nightly": "nightly"}
 	digests, err := imagetest.PushTags(repo, tags.TagImages(), reg.RemoteOptions()...)
 	if err != nil {
-		return fmt.Errorf("push demo images: %w", err)
+		return nil, fmt.Errorf("push demo images: %w", err)
 	}
 	for _, t := range tags.TagImages() {
 		fmt.Printf("  %-11s %s\n", t.Tag, digests[t.Tag])
 	}
+	return digests, nil
+}
 
-	d := &demo{bin: bin}
-	source := map[string]any{"repository": repo, "insecure": true}
-
+// check runs check on the pushed tags: discovery, a cursor, a fixed tag and
+// a source with a mistake in it.
+func (d *demo) check(repo string, source map[string]any, digests map[string]string) error {
 	heading("check, semver discovery (aliases collapse, pre-releases skipped, latest already a version)")
 	if _, err := d.exec("check", map[string]any{"source": source}); err != nil {
 		return err
@@ -79,20 +116,7 @@ func run() error {
 	if _, err := d.exec("check", map[string]any{"source": map[string]any{"repository": repo, "tag_regx": "^v"}}); err == nil {
 		return fmt.Errorf("check accepted an unknown field")
 	}
-
-	pushed, err := d.put(source)
-	if err != nil {
-		return err
-	}
-	if err := d.get(source, pushed); err != nil {
-		return err
-	}
-	typeRepo := reg.Repo("refimage/refimage")
-	labelled := imagetest.Spec{Labels: map[string]string{hook.ProducesLabel: hook.ProducesRegistryImage}}
-	if _, err := imagetest.Push(typeRepo+":1", imagetest.MustImage(labelled), reg.RemoteOptions()...); err != nil {
-		return fmt.Errorf("push the demo type's image: %w", err)
-	}
-	return d.hook(repo, typeRepo, pushed)
+	return nil
 }
 
 // demoPipeline is a two-job pipeline: build pushes the image, test gets it
