@@ -72,55 +72,80 @@ func BenchmarkIn(b *testing.B) {
 		proxy.Reset()
 		ref := best(5, func() timedRun { return runTimed(b, bin, req, b.TempDir(), inPod) })
 		counts := proxy.Counts()
-		// Interleaved, each into a directory removed afterwards, so that
-		// neither pays for the other's dirty pages.
-		var raw, full timedRun
-		var pairRatios, baselineRatios []float64 // of each interleaved run to its raw one
-		for i := range 5 {
-			r := rawPipeline(b, direct, digest, scratch(b))
-			f := runTimed(b, bin, fullReq, scratch(b))
-			pairRatios = append(pairRatios, f.wall.Seconds()/r.wall.Seconds())
-			if baseline != "" {
-				bl := runTimed(b, baseline, fullReq, scratch(b))
-				must(b, bl.err)
-				baselineRatios = append(baselineRatios, bl.wall.Seconds()/r.wall.Seconds())
-			}
-			if i == 0 || r.wall < raw.wall {
-				raw = r
-			}
-			if f.err != nil {
-				full = f
-				break
-			}
-			if i == 0 || f.wall < full.wall {
-				full.wall, full.cpu = f.wall, f.cpu
-			}
-			full.maxRSS = max(full.maxRSS, f.maxRSS)
+		fr := fullAgainstRaw(b, 5, bin, baseline, fullReq, direct, digest)
+		if fr.full.err != nil || ref.err != nil {
+			b.Fatalf("in failed: full: %v, reference: %v", fr.full.err, ref.err)
 		}
-		if full.err != nil || ref.err != nil {
-			b.Fatalf("in failed: full: %v, reference: %v", full.err, ref.err)
-		}
-
-		mib := float64(largeSize) / (1 << 20)
-		b.ReportMetric(full.wall.Seconds(), "full-s")
-		b.ReportMetric(mib/full.wall.Seconds(), "full-MiB/s")
-		b.ReportMetric(float64(full.maxRSS)/(1<<20), "full-maxrss-MiB")
-		b.ReportMetric(raw.wall.Seconds(), "raw-seq-s")
-		b.ReportMetric(full.wall.Seconds()/raw.wall.Seconds(), "full/raw")
-		slices.Sort(pairRatios)
-		b.ReportMetric(pairRatios[len(pairRatios)/2], "full/raw-median-pair")
-		if baseline != "" {
-			slices.Sort(baselineRatios)
-			b.ReportMetric(baselineRatios[len(baselineRatios)/2], "baseline/raw-median-pair")
-		}
-		b.ReportMetric(full.cpu.Seconds(), "full-cpu-s")
-		b.ReportMetric(raw.cpu.Seconds(), "raw-seq-cpu-s")
+		fr.report(b, baseline != "")
 		b.ReportMetric(float64(ref.wall.Microseconds())/1000, "ref-ms")
 		b.ReportMetric(float64(start.wall.Microseconds())/1000, "start-ms")
 		b.ReportMetric(float64((ref.wall-start.wall).Microseconds())/1000, "ref-minus-start-ms")
 		b.ReportMetric(float64(counts.Total-counts.Ping)/5, "ref-requests")
 		b.ReportMetric(float64(counts.ManifestHEAD)/5, "ref-manifest-HEADs")
 	}
+}
+
+// fullRaw is what n interleaved runs of the full download and of the raw
+// pipeline gave.
+type fullRaw struct {
+	raw, full timedRun // the fastest of each; full has the highest peak RSS
+	// The ratio of each full run, and of each baseline run, to the raw run
+	// beside it.
+	pairRatios, baselineRatios []float64
+}
+
+// fullAgainstRaw runs the raw pipeline and the in binary (and the baseline
+// binary, when given) n times in turn, each into a directory removed
+// afterwards, so that neither pays for the other's dirty pages. It stops at
+// the first full run that fails, with that run as full.
+func fullAgainstRaw(b *testing.B, n int, bin, baseline string, fullReq request, repo, digest string) fullRaw {
+	var fr fullRaw
+	for i := range n {
+		r := rawPipeline(b, repo, digest, scratch(b))
+		f := runTimed(b, bin, fullReq, scratch(b))
+		fr.pairRatios = append(fr.pairRatios, f.wall.Seconds()/r.wall.Seconds())
+		if baseline != "" {
+			bl := runTimed(b, baseline, fullReq, scratch(b))
+			must(b, bl.err)
+			fr.baselineRatios = append(fr.baselineRatios, bl.wall.Seconds()/r.wall.Seconds())
+		}
+		if i == 0 || r.wall < fr.raw.wall {
+			fr.raw = r
+		}
+		if f.err != nil {
+			fr.full = f
+			break
+		}
+		if i == 0 || f.wall < fr.full.wall {
+			fr.full.wall, fr.full.cpu = f.wall, f.cpu
+		}
+		fr.full.maxRSS = max(fr.full.maxRSS, f.maxRSS)
+	}
+	return fr
+}
+
+// report reports the full download's figures and how they compare to the
+// raw pipeline's.
+func (fr fullRaw) report(b *testing.B, withBaseline bool) {
+	mib := float64(largeSize) / (1 << 20)
+	b.ReportMetric(fr.full.wall.Seconds(), "full-s")
+	b.ReportMetric(mib/fr.full.wall.Seconds(), "full-MiB/s")
+	b.ReportMetric(float64(fr.full.maxRSS)/(1<<20), "full-maxrss-MiB")
+	b.ReportMetric(fr.raw.wall.Seconds(), "raw-seq-s")
+	b.ReportMetric(fr.full.wall.Seconds()/fr.raw.wall.Seconds(), "full/raw")
+	b.ReportMetric(median(fr.pairRatios), "full/raw-median-pair")
+	if withBaseline {
+		b.ReportMetric(median(fr.baselineRatios), "baseline/raw-median-pair")
+	}
+	b.ReportMetric(fr.full.cpu.Seconds(), "full-cpu-s")
+	b.ReportMetric(fr.raw.cpu.Seconds(), "raw-seq-cpu-s")
+}
+
+// median sorts xs and returns its middle value (the upper one of an even
+// count).
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }
 
 // best runs f n times and keeps the fastest run, with the highest peak
