@@ -77,9 +77,9 @@ func checkSource(ctx context.Context, src resource.Source, cursor *resource.Vers
 	case src.Tag != "":
 		versions, err = checkTag(l, string(src.Tag), cursor)
 	case src.TagRegex != "":
-		versions, err = checkRegex(l, src)
+		versions, err = checkRegex(ctx, l, src)
 	default:
-		versions, err = checkSemver(l, src, cursor)
+		versions, err = checkSemver(ctx, l, src, cursor)
 	}
 	if err != nil {
 		return nil, err

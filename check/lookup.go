@@ -1,10 +1,11 @@
 package check
 
 import (
+	"context"
 	"fmt"
-	"sync"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/refimage/refimage/resource"
 )
@@ -33,9 +34,9 @@ func (l *lookup) listTags() ([]string, error) {
 
 // digests looks up every tag and returns the results in the order of tags,
 // so concurrency never shows in the output.
-func (l *lookup) digests(tags []string) ([]tagDigest, error) {
+func (l *lookup) digests(ctx context.Context, tags []string) ([]tagDigest, error) {
 	results := make([]tagDigest, len(tags))
-	err := forEach(l.concurrency, len(tags), func(i int) error {
+	err := forEach(ctx, l.concurrency, len(tags), func(i int) error {
 		ref := l.client.Repository.Tag(tags[i])
 		digest, found, err := l.client.Digest(ref)
 		if err != nil {
@@ -48,36 +49,18 @@ func (l *lookup) digests(tags []string) ([]tagDigest, error) {
 }
 
 // forEach calls fn for 0..count-1 with at most n calls in flight. After the
-// first error it starts no new call, waits for those in flight and returns
-// that error.
-func forEach(n, count int, fn func(i int) error) error {
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	sem := make(chan struct{}, max(n, 1))
+// first error, or once ctx is done, it starts no new call; it waits for
+// those in flight and returns the first error (ctx's, when that came first).
+func forEach(ctx context.Context, n, count int, fn func(i int) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(n, 1))
 	for i := range count {
-		sem <- struct{}{}
-		mu.Lock()
-		stop := firstErr != nil
-		mu.Unlock()
-		if stop {
-			<-sem
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := fn(i); err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-		}()
+			return fn(i)
+		})
 	}
-	wg.Wait()
-	return firstErr
+	return g.Wait()
 }

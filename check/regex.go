@@ -1,6 +1,7 @@
 package check
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"sort"
@@ -14,7 +15,7 @@ import (
 // checkRegex returns every tag matching source.tag_regex, in the registry's
 // order, or oldest image first with created_at_sort (ties keep the
 // registry's order).
-func checkRegex(l *lookup, src resource.Source) (resource.CheckResponse, error) {
+func checkRegex(ctx context.Context, l *lookup, src resource.Source) (resource.CheckResponse, error) {
 	re, err := regexp.Compile(src.TagRegex)
 	if err != nil {
 		return nil, fmt.Errorf("compile tag_regex: %w", err)
@@ -29,7 +30,7 @@ func checkRegex(l *lookup, src resource.Source) (resource.CheckResponse, error) 
 			matching = append(matching, tag)
 		}
 	}
-	found, err := l.digests(matching)
+	found, err := l.digests(ctx, matching)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +43,7 @@ func checkRegex(l *lookup, src resource.Source) (resource.CheckResponse, error) 
 	if !src.CreatedAtSort {
 		return versions, nil
 	}
-	created, err := l.creationTimes(versions)
+	created, err := l.creationTimes(ctx, versions)
 	if err != nil {
 		return nil, err
 	}
@@ -59,9 +60,9 @@ func checkRegex(l *lookup, src resource.Source) (resource.CheckResponse, error) 
 }
 
 // creationTimes reads each version's image config, in order.
-func (l *lookup) creationTimes(versions resource.CheckResponse) ([]time.Time, error) {
+func (l *lookup) creationTimes(ctx context.Context, versions resource.CheckResponse) ([]time.Time, error) {
 	times := make([]time.Time, len(versions))
-	err := forEach(l.concurrency, len(versions), func(i int) error {
+	err := forEach(ctx, l.concurrency, len(versions), func(i int) error {
 		ref := l.client.Repository.Digest(versions[i].Digest)
 		img, err := remote.Image(ref, l.client.Remote...)
 		if err != nil {

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -88,7 +89,7 @@ type semverTag struct {
 // by the bare tag ("latest" or the variant) when it points elsewhere and no
 // constraint is set. With a cursor whose tag still points to its digest,
 // only versions at least as new are returned.
-func checkSemver(l *lookup, src resource.Source, cursor *resource.Version) (resource.CheckResponse, error) {
+func checkSemver(ctx context.Context, l *lookup, src resource.Source, cursor *resource.Version) (resource.CheckResponse, error) {
 	filter, err := newSemverFilter(src)
 	if err != nil {
 		return nil, err
@@ -113,7 +114,7 @@ func checkSemver(l *lookup, src resource.Source, cursor *resource.Version) (reso
 			if c.tag != cursor.Tag {
 				continue
 			}
-			first, err := l.digests([]string{c.tag})
+			first, err := l.digests(ctx, []string{c.tag})
 			if err != nil {
 				return nil, err
 			}
@@ -130,7 +131,7 @@ func checkSemver(l *lookup, src resource.Source, cursor *resource.Version) (reso
 	for i, c := range candidates {
 		names[i] = c.tag
 	}
-	rest, err := l.digests(names)
+	rest, err := l.digests(ctx, names)
 	if err != nil {
 		return nil, err
 	}
