@@ -62,6 +62,17 @@ func pushTags(reg *registrytest.Registry, repo string, set imagetest.TagSet) map
 	return digests
 }
 
+// proxied pushes a tag set to repo on a new in-process registry and returns
+// a proxy in front of it, which counts requests and injects faults, with
+// each tag's digest.
+func proxied(repo string, set imagetest.TagSet) (*registrytest.Proxy, map[string]string) {
+	reg := flavours[0].Start()
+	digests := pushTags(reg, reg.Repo(repo), set)
+	proxy := registrytest.NewProxy(reg)
+	DeferCleanup(proxy.Close)
+	return proxy, digests
+}
+
 // result is one run of the check binary.
 type result struct {
 	stdout, stderr string

@@ -58,10 +58,7 @@ var _ = Describe("check's failures", func() {
 	})
 
 	It("explains a 403 from a registry that knows the user but denies the repository", func() {
-		reg := flavours[0].Start()
-		pushTags(reg, reg.Repo("check/private"), imagetest.TagSet{"1.0.0": "a"})
-		proxy := registrytest.NewProxy(reg)
-		DeferCleanup(proxy.Close)
+		proxy, _ := proxied("check/private", imagetest.TagSet{"1.0.0": "a"})
 		proxy.Fail(registrytest.Fault{PathContains: "/tags/list", Status: http.StatusForbidden})
 		r := runCheck(map[string]any{"source": map[string]any{"repository": proxy.Repo("check/private"), "insecure": true}})
 		expectOneLineFailure(r, "no access to "+proxy.Repo("check/private"))
@@ -77,11 +74,8 @@ var _ = Describe("check's failures", func() {
 
 	DescribeTable("registry faults are retried a bounded number of times, then explained",
 		func(status int, header http.Header, want string) {
-			reg := flavours[0].Start()
 			repo := "check/faults"
-			pushTags(reg, reg.Repo(repo), imagetest.TagSet{"1.0.0": "a"})
-			proxy := registrytest.NewProxy(reg)
-			DeferCleanup(proxy.Close)
+			proxy, _ := proxied(repo, imagetest.TagSet{"1.0.0": "a"})
 			proxy.Fail(registrytest.Fault{Method: "HEAD", PathContains: "/manifests/", Status: status, Header: header})
 			r := runCheck(map[string]any{"source": map[string]any{"repository": proxy.Repo(repo), "insecure": true}})
 			expectOneLineFailure(r, want)
@@ -94,10 +88,7 @@ var _ = Describe("check's failures", func() {
 	)
 
 	It("recovers when a fault passes", func() {
-		reg := flavours[0].Start()
-		digests := pushTags(reg, reg.Repo("check/flaky"), imagetest.TagSet{"1.0.0": "a"})
-		proxy := registrytest.NewProxy(reg)
-		DeferCleanup(proxy.Close)
+		proxy, digests := proxied("check/flaky", imagetest.TagSet{"1.0.0": "a"})
 		proxy.Fail(registrytest.Fault{Method: "HEAD", PathContains: "/manifests/", Status: 502, Times: 1})
 		r := runCheck(map[string]any{"source": map[string]any{"repository": proxy.Repo("check/flaky"), "insecure": true}})
 		Expect(r.code).To(Equal(0), r.stderr)
@@ -106,10 +97,7 @@ var _ = Describe("check's failures", func() {
 	})
 
 	It("falls back to GET when a registry answers HEAD without a digest", func() {
-		reg := flavours[0].Start()
-		digests := pushTags(reg, reg.Repo("check/nohead"), imagetest.TagSet{"1.0.0": "a"})
-		proxy := registrytest.NewProxy(reg)
-		DeferCleanup(proxy.Close)
+		proxy, digests := proxied("check/nohead", imagetest.TagSet{"1.0.0": "a"})
 		proxy.Fail(registrytest.Fault{Method: "HEAD", PathContains: "/manifests/", Status: http.StatusMethodNotAllowed})
 		r := runCheck(map[string]any{"source": map[string]any{"repository": proxy.Repo("check/nohead"), "insecure": true}})
 		Expect(r.code).To(Equal(0), r.stderr)

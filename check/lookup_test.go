@@ -17,11 +17,7 @@ import (
 
 var _ = Describe("check's digest lookups", func() {
 	It("start no lookup once one has failed", func() {
-		reg := registrytest.NewInProcess()
-		DeferCleanup(reg.Close)
-		pushTags(reg, reg.Repo("check/stop"), imagetest.TagSet{"1.0.0": "a", "1.1.0": "b", "1.2.0": "c", "1.3.0": "d"})
-		proxy := registrytest.NewProxy(reg)
-		DeferCleanup(proxy.Close)
+		proxy, _ := proxied("check/stop", imagetest.TagSet{"1.0.0": "a", "1.1.0": "b", "1.2.0": "c", "1.3.0": "d"})
 		proxy.Fail(registrytest.Fault{Method: "HEAD", PathContains: "/manifests/1.1.0", Status: http.StatusForbidden})
 		_, err := check.Run(context.Background(), resource.CheckRequest{Source: resource.Source{Repository: proxy.Repo("check/stop"), Insecure: true}},
 			check.WithConcurrency(1), check.WithLogger(cli.NewLogger(io.Discard)))

@@ -93,13 +93,9 @@ var _ = Describe("check with semver discovery", func() {
 	})
 
 	It("looks up no tag older than a cursor that still holds", func() {
-		reg := flavours[0].Start()
-		proxy := registrytest.NewProxy(reg)
-		DeferCleanup(proxy.Close)
-		repo := proxy.Repo("check/cursor")
 		set := imagetest.TagSet{"1.0.0": "a", "1.0": "a", "1.1.0": "b", "1.1": "b", "2.0.0": "c", "latest": "c"}
-		digests := pushTags(reg, reg.Repo("check/cursor"), set)
-		proxy.Reset()
+		proxy, digests := proxied("check/cursor", set)
+		repo := proxy.Repo("check/cursor")
 		r := runCheck(map[string]any{"source": map[string]any{"repository": repo, "insecure": true},
 			"version": resource.Version{Tag: "1.1.0", Digest: digests["1.1.0"]}})
 		Expect(r.code).To(Equal(0), r.stderr)
