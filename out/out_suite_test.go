@@ -121,6 +121,19 @@ func inputs() string {
 	return GinkgoT().TempDir()
 }
 
+// proxiedPut prepares a put through a proxy, which counts requests and
+// injects faults, in front of a new in-process registry: an inputs
+// directory with a random image in image.tar, and a fresh repository.
+func proxiedPut() (proxy *registrytest.Proxy, dir, repo string) {
+	target := registrytest.NewInProcess()
+	DeferCleanup(target.Close)
+	proxy = registrytest.NewProxy(target)
+	DeferCleanup(proxy.Close)
+	dir = inputs()
+	writeTarball(dir, "image.tar", randomImage())
+	return proxy, dir, freshRepo(proxy.Registry)
+}
+
 // writeTarball saves img as a Docker image tarball at dir/rel.
 func writeTarball(dir, rel string, img v1.Image) {
 	path := filepath.Join(dir, rel)

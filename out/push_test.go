@@ -145,13 +145,7 @@ var _ = Describe("pushing", func() {
 			repo  string
 		)
 		BeforeEach(func() {
-			target := registrytest.NewInProcess()
-			DeferCleanup(target.Close)
-			proxy = registrytest.NewProxy(target)
-			DeferCleanup(proxy.Close)
-			dir = inputs()
-			repo = freshRepo(proxy.Registry)
-			writeTarball(dir, "image.tar", randomImage())
+			proxy, dir, repo = proxiedPut()
 			Expect(writeFile(dir, "tags.txt", "a b")).To(Succeed())
 		})
 		put := func() result {

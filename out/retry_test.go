@@ -32,13 +32,7 @@ var _ = Describe("retries of a push", func() {
 		slept = append(slept, d)
 	}}
 	BeforeEach(func() {
-		target := registrytest.NewInProcess()
-		DeferCleanup(target.Close)
-		proxy = registrytest.NewProxy(target)
-		DeferCleanup(proxy.Close)
-		dir = inputs()
-		repo = freshRepo(proxy.Registry)
-		writeTarball(dir, "image.tar", randomImage())
+		proxy, dir, repo = proxiedPut()
 		slept = nil
 	})
 	// One upload at a time: the first that fails ends the push, so the
@@ -92,13 +86,7 @@ var _ = Describe("retries of a push", func() {
 // The binary's own policy, as docs/out.md documents it.
 var _ = Describe("the out binary against a registry that answers 503 to every manifest PUT", func() {
 	It("makes 4 attempts", func() {
-		target := registrytest.NewInProcess()
-		DeferCleanup(target.Close)
-		proxy := registrytest.NewProxy(target)
-		DeferCleanup(proxy.Close)
-		dir := inputs()
-		repo := freshRepo(proxy.Registry)
-		writeTarball(dir, "image.tar", randomImage())
+		proxy, dir, repo := proxiedPut()
 		proxy.Fail(registrytest.Fault{Method: http.MethodPut, PathContains: "/manifests/", Status: http.StatusServiceUnavailable})
 		r := runOut(dir, map[string]any{"source": proxy.Source(repo), "params": map[string]any{"image": "image.tar", "version": "1.0.0"}})
 		expectFailure(r, "503")
