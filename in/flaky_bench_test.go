@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/refimage/refimage/internal/imagetest"
@@ -32,21 +33,7 @@ func BenchmarkInFlaky(b *testing.B) {
 	must(b, err)
 	digest, err := imagetest.Push(dist.Repo("bench/flaky:latest"), img, dist.RemoteOptions()...)
 	must(b, err)
-	layers, err := img.Layers()
-	must(b, err)
-	var digests []string
-	var sizes []int64
-	largest := 0
-	for i, l := range layers {
-		d, err := l.Digest()
-		must(b, err)
-		s, err := l.Size()
-		must(b, err)
-		digests, sizes = append(digests, d.String()), append(sizes, s)
-		if s > sizes[largest] {
-			largest = i
-		}
-	}
+	digests, sizes, largest := layerFacts(b, img)
 	cut := func(p *registrytest.Proxy) {
 		for i, d := range digests {
 			p.Fail(registrytest.Fault{Kind: registrytest.CutBody, Method: "GET", PathContains: d, Offset: sizes[i] / 2, Times: 1})
@@ -86,4 +73,22 @@ func BenchmarkInFlaky(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/(1<<20), "blobs-MiB")
 	b.ReportMetric(float64(sizes[largest])/(1<<20), "largest-layer-MiB")
+}
+
+// layerFacts returns the digests and sizes of img's layers, and which is
+// the largest.
+func layerFacts(b *testing.B, img v1.Image) (digests []string, sizes []int64, largest int) {
+	layers, err := img.Layers()
+	must(b, err)
+	for i, l := range layers {
+		d, err := l.Digest()
+		must(b, err)
+		s, err := l.Size()
+		must(b, err)
+		digests, sizes = append(digests, d.String()), append(sizes, s)
+		if s > sizes[largest] {
+			largest = i
+		}
+	}
+	return digests, sizes, largest
 }
