@@ -32,8 +32,8 @@ func buildTaskTool(out string) {
 
 // pushTaskImage pushes the image a task's `tasktool image` would write
 // with this marker (the same bytes, so the same digest) and returns its
-// digest.
-func pushTaskImage(ref, marker string) string {
+// digest; opts carry a registry's credentials.
+func pushTaskImage(ref, marker string, opts ...remote.Option) string {
 	dir := GinkgoT().TempDir()
 	out, err := exec.Command(taskTool, "image", "layout", dir, marker).CombinedOutput()
 	Expect(err).NotTo(HaveOccurred(), string(out))
@@ -45,7 +45,7 @@ func pushTaskImage(ref, marker string) string {
 	Expect(err).NotTo(HaveOccurred())
 	img, err := idx.Image(m.Manifests[0].Digest)
 	Expect(err).NotTo(HaveOccurred())
-	digest, err := imagetest.Push(ref, img)
+	digest, err := imagetest.Push(ref, img, opts...)
 	Expect(err).NotTo(HaveOccurred())
 	return digest
 }
