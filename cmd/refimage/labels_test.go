@@ -15,8 +15,8 @@ var _ = Describe("refimage explain --labels (ggcr's in-process registry)", func(
 
 	BeforeEach(func() {
 		host := startRegistry()
-		labelled = pushLabelled(host+"/refimage:1", map[string]string{"io.github.refimage.produces": "registry-image"}).String()
-		unlabelled = pushLabelled(host+"/notifier:1", map[string]string{"org.opencontainers.image.title": "notifier"}).String()
+		labelled = pushLabelled(host+"/refimage:1", map[string]string{"io.github.refimage.produces": "registry-image"})
+		unlabelled = pushLabelled(host+"/notifier:1", map[string]string{"org.opencontainers.image.title": "notifier"})
 		file = filepath.Join(GinkgoT().TempDir(), "pipeline.yml")
 		Expect(os.WriteFile(file, []byte(fmt.Sprintf(`resource_types:
 - name: refimage

@@ -2,21 +2,14 @@ package main_test
 
 import (
 	"flag"
-	"io"
-	"log"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
+
+	"github.com/refimage/refimage/internal/imagetest"
+	"github.com/refimage/refimage/internal/registrytest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of explain")
@@ -36,31 +29,20 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 
 var _ = SynchronizedAfterSuite(func() {}, gexec.CleanupBuildArtifacts)
 
-// startRegistry serves ggcr's in-process registry on loopback.
+// startRegistry serves ggcr's in-process registry on loopback and returns
+// its host.
 func startRegistry() string {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	DeferCleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
+	reg := registrytest.NewInProcess()
+	DeferCleanup(reg.Close)
+	return reg.Host
 }
 
-func push(ref string) v1.Hash { return pushLabelled(ref, nil) }
+func push(ref string) string { return pushLabelled(ref, nil) }
 
-// pushLabelled pushes a random image carrying labels to ref.
-func pushLabelled(ref string, labels map[string]string) v1.Hash {
-	img, err := random.Image(64, 1)
+// pushLabelled pushes an image carrying labels to ref and returns its
+// digest.
+func pushLabelled(ref string, labels map[string]string) string {
+	digest, err := imagetest.Push(ref, imagetest.MustImage(imagetest.Spec{Labels: labels}))
 	Expect(err).NotTo(HaveOccurred())
-	if labels != nil {
-		cf, err := img.ConfigFile()
-		Expect(err).NotTo(HaveOccurred())
-		cf = cf.DeepCopy()
-		cf.Config.Labels = labels
-		img, err = mutate.ConfigFile(img, cf)
-		Expect(err).NotTo(HaveOccurred())
-	}
-	r, err := name.ParseReference(ref)
-	Expect(err).NotTo(HaveOccurred())
-	Expect(remote.Write(r, img)).To(Succeed())
-	d, err := img.Digest()
-	Expect(err).NotTo(HaveOccurred())
-	return d
+	return digest
 }

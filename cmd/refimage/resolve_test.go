@@ -49,7 +49,7 @@ type resolveOutput struct {
 var _ = Describe("refimage resolve", func() {
 	It("reads a get plan and prints the decision, in's files and metadata, the reference and the Kubernetes objects", func() {
 		host := startRegistry()
-		digest := push(host + "/team/app:1.2").String()
+		digest := push(host + "/team/app:1.2")
 		s := resolve(`{
 			"name": "app-image", "type": "refimage", "resource": "app-image",
 			"image": {"base_type": "registry-image", "get_plan": {"id": "1/image-get", "get": {"name": "refimage", "type": "registry-image",
@@ -87,7 +87,7 @@ var _ = Describe("refimage resolve", func() {
 
 	It("resolves the get of a custom type's image, which is a get plan too", func() {
 		host := startRegistry()
-		digest := push(host + "/types/slack:1").String()
+		digest := push(host + "/types/slack:1")
 		s := resolve(`{"name": "slack", "type": "registry-image", "skip_download": true, "image": {"base_type": "registry-image"},
 			"source": {"repository": "` + host + `/types/slack"}, "version": {"tag": "1", "digest": "` + digest + `"},
 			"runtime": {"trust_pinned_digests": true}}`)
