@@ -40,22 +40,16 @@ var _ = Describe("the base-type bundle", func() {
 		defer f.Close()
 		zr, err := gzip.NewReader(f)
 		Expect(err).NotTo(HaveOccurred())
-		tr := tar.NewReader(zr)
 		want := expectedFiles()
 		seen := map[string]bool{}
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			Expect(err).NotTo(HaveOccurred())
+		eachEntry(zr, func(h *tar.Header, _ io.Reader) {
 			n := strings.TrimSuffix(h.Name, "/")
 			f, ok := want[n]
 			Expect(ok).To(BeTrue(), "unexpected %s", n)
 			Expect(h.Mode).To(Equal(f.mode), n)
 			Expect([]int{h.Uid, h.Gid}).To(Equal([]int{0, 0}), n)
 			seen[n] = true
-		}
+		})
 		Expect(seen).To(HaveLen(len(want)))
 	})
 

@@ -14,9 +14,9 @@ import (
 	. "github.com/onsi/gomega"
 )
 
-// extract unpacks a tar stream of refimage's own image (directories and
-// regular files only, which the specs check) under dir.
-func extract(r io.Reader, dir string) {
+// eachEntry calls fn with each entry of the tar stream r, in order; body
+// reads the entry's contents until fn returns.
+func eachEntry(r io.Reader, fn func(h *tar.Header, body io.Reader)) {
 	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
@@ -24,6 +24,14 @@ func extract(r io.Reader, dir string) {
 			return
 		}
 		Expect(err).NotTo(HaveOccurred())
+		fn(h, tr)
+	}
+}
+
+// extract unpacks a tar stream of refimage's own image (directories and
+// regular files only, which the specs check) under dir.
+func extract(r io.Reader, dir string) {
+	eachEntry(r, func(h *tar.Header, body io.Reader) {
 		p := filepath.Join(dir, filepath.Clean("/"+h.Name))
 		switch h.Typeflag {
 		case tar.TypeDir:
@@ -32,13 +40,13 @@ func extract(r io.Reader, dir string) {
 			Expect(os.MkdirAll(filepath.Dir(p), 0o755)).To(Succeed())
 			f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(h.Mode).Perm())
 			Expect(err).NotTo(HaveOccurred())
-			_, err = io.Copy(f, tr)
+			_, err = io.Copy(f, body)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(f.Close()).To(Succeed())
 		default:
 			Fail("unexpected entry type in " + h.Name)
 		}
-	}
+	})
 }
 
 // asContainer gives an extracted rootfs what a container runtime mounts

@@ -65,19 +65,14 @@ func filesOf(img v1.Image) (map[string]*tar.Header, map[string][]byte) {
 	rc := mutate.Extract(img)
 	defer rc.Close()
 	headers, data := map[string]*tar.Header{}, map[string][]byte{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		Expect(err).NotTo(HaveOccurred())
+	eachEntry(rc, func(h *tar.Header, body io.Reader) {
 		n := strings.TrimSuffix(h.Name, "/")
 		Expect(headers).NotTo(HaveKey(n), "duplicate entry")
 		headers[n] = h
-		data[n], err = io.ReadAll(tr)
+		var err error
+		data[n], err = io.ReadAll(body)
 		Expect(err).NotTo(HaveOccurred())
-	}
+	})
 	return headers, data
 }
 
