@@ -102,6 +102,10 @@ var _ = Describe("refimage as the worker's registry-image base type", func() {
 		Expect(log).To(ContainSubstring("app-ref: digest repository tag\n"), "reference mode writes the three files only")
 		Expect(cc.versions("get-modes/app")).To(Equal([]resource.Version{{Tag: "v1", Digest: digest}}))
 
+		By("containers reach the registry on the bridge and nothing beyond the host")
+		Expect(log).To(ContainSubstring("dial " + reg.Host + ": connected\n"))
+		Expect(log).To(MatchRegexp(`dial 192\.0\.2\.1:443: .*(connection refused|no route to host|network is unreachable)`))
+
 		By("refimage explain: what a runtime with the hook would do")
 		expectExplained("testdata/get-modes.yml", vars(),
 			decision{"read", "app", true, "fetch_artifact is not set"},

@@ -4,11 +4,12 @@
 // (which have no shell): a few busybox-like commands, run in sequence, with
 // "+" between commands:
 //
-//	tasktool cat FILE... + ls DIR... + image FORMAT DIR MARKER [TAG...]
+//	tasktool cat FILE... + ls DIR... + image FORMAT DIR MARKER [TAG...] + dial HOST:PORT...
 //
 // `image` writes an image of one layer (this binary as /tasktool and
 // MARKER in /etc/refimage-marker) to DIR: FORMAT "tarball" writes
 // DIR/image.tar, "layout" an OCI layout in DIR; TAGs go to DIR/tags.
+// `dial` prints whether a TCP connection to each address opens.
 package main
 
 import (
@@ -16,10 +17,12 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -77,6 +80,17 @@ func run(cmd []string) error {
 			}
 			sort.Strings(names)
 			fmt.Printf("%s: %s\n", d, strings.Join(names, " "))
+		}
+		return nil
+	case "dial":
+		for _, addr := range cmd[1:] {
+			conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+			if err != nil {
+				fmt.Printf("dial %s: %v\n", addr, err)
+				continue
+			}
+			conn.Close()
+			fmt.Printf("dial %s: connected\n", addr)
 		}
 		return nil
 	case "image":
