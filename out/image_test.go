@@ -131,10 +131,8 @@ var _ = Describe("params.image", func() {
 			return runOut(dir, map[string]any{"source": src, "params": map[string]any{"image": image}})
 		}
 		expectNothingPushed := func() {
-			r, err := name.NewRepository(src["repository"].(string))
-			Expect(err).NotTo(HaveOccurred())
-			_, err = remote.List(r, reg.RemoteOptions()...)
-			Expect(err).To(HaveOccurred(), "the repository should not exist")
+			GinkgoHelper()
+			expectNoRepository(reg, src["repository"].(string))
 		}
 
 		It("needs the inputs directory as its argument", func() {

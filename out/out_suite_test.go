@@ -212,6 +212,16 @@ func remoteDigest(reg *registrytest.Registry, ref string) string {
 	return desc.Digest.String()
 }
 
+// expectNoRepository checks that nothing was pushed to repo: listing its
+// tags fails.
+func expectNoRepository(reg *registrytest.Registry, repo string) {
+	GinkgoHelper()
+	r, err := name.NewRepository(repo)
+	Expect(err).NotTo(HaveOccurred())
+	_, err = remote.List(r, reg.RemoteOptions()...)
+	Expect(err).To(HaveOccurred(), "nothing should have been pushed to %s", repo)
+}
+
 // remoteTags lists repo's tags.
 func remoteTags(reg *registrytest.Registry, repo string) []string {
 	r, err := name.NewRepository(repo)

@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -208,10 +206,7 @@ var _ = Describe("tags", func() {
 					Expect(os.WriteFile(filepath.Join(dir, "tags.txt"), []byte(tagsFile), 0o644)).To(Succeed())
 				}
 				expectFailure(runOut(dir, map[string]any{"source": src, "params": p}), parts...)
-				repo, err := name.NewRepository(src["repository"].(string))
-				Expect(err).NotTo(HaveOccurred())
-				_, err = remote.List(repo, reg.RemoteOptions()...)
-				Expect(err).To(HaveOccurred(), "nothing should have been pushed")
+				expectNoRepository(reg, src["repository"].(string))
 			},
 			Entry("no tag from any option", nil, nil, "",
 				"no tag to push: set tag in source or version in params"),
