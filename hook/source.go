@@ -7,6 +7,7 @@ import (
 	"maps"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/refimage/refimage/resource"
 )
@@ -62,20 +63,35 @@ func mergeSource(defaults, source map[string]any) map[string]any {
 	return out
 }
 
-var varPattern = regexp.MustCompile(`\(\(([^()]+)\)\)`)
+// varPattern is what Concourse interpolates (its vars package's
+// interpolationRegex): a regular expression such as tag_regex
+// "^((dev|prod))-" is not a var, and Concourse leaves it as it is.
+var varPattern = regexp.MustCompile(`\(\((([-/\.\w\pL]+\:)?[-/\.:@"\w\pL]+)\)\)`)
 
 // credentialFields are never scanned for ((var)): an evaluated secret may
 // contain "((" legitimately, and an error must not echo any part of it. A
 // placeholder left there fails at the registry, never in a reference.
-var credentialFields = map[string]bool{
-	"source.password": true, "source.registry_mirror.password": true,
-	"source.aws_secret_access_key": true, "source.aws_session_token": true,
+// content_trust (keys, passphrase) is ignored by in and skipped whole. Paths
+// compare without case, as encoding/json matches keys ("Password" is
+// source.password).
+var credentialFields = []string{
+	"source.password", "source.registry_mirror.password",
+	"source.aws_secret_access_key", "source.aws_session_token", "source.content_trust",
+}
+
+func isCredential(path string) bool {
+	for _, f := range credentialFields {
+		if strings.EqualFold(path, f) {
+			return true
+		}
+	}
+	return false
 }
 
 // findVar returns the path of the first string that still holds a ((var)),
 // in a stable order.
 func findVar(path string, v any) (string, string) {
-	if credentialFields[path] {
+	if isCredential(path) {
 		return "", ""
 	}
 	switch v := v.(type) {
@@ -106,6 +122,9 @@ func findVar(path string, v any) (string, string) {
 
 func decodeSource(values map[string]any) (resource.Source, error) {
 	var src resource.Source
+	if err := unknownField(values, &src); err != nil {
+		return src, fmt.Errorf("decode source: %w", err)
+	}
 	if p, m := findVar("source", values); p != "" {
 		return src, &UnevaluatedError{Field: p, Var: m}
 	}
@@ -117,6 +136,9 @@ func decodeSource(values map[string]any) (resource.Source, error) {
 
 func decodeParams(values map[string]any) (resource.GetParams, error) {
 	var params resource.GetParams
+	if err := unknownField(values, &params); err != nil {
+		return params, fmt.Errorf("decode params: %w", err)
+	}
 	if p, m := findVar("params", values); p != "" {
 		return params, &UnevaluatedError{Field: p, Var: m}
 	}
@@ -124,6 +146,18 @@ func decodeParams(values map[string]any) (resource.GetParams, error) {
 		return params, fmt.Errorf("decode params: %w", err)
 	}
 	return params, nil
+}
+
+// unknownField reports a field the stock resource does not know, before
+// any ((var)) is looked for: such a get runs a pod (the pod's in decides),
+// whatever that field holds. Other decoding errors are left to
+// decodeStrict, after the ((var)) check.
+func unknownField(values map[string]any, into any) error {
+	err := decodeStrict(values, into)
+	if err != nil && strings.Contains(err.Error(), "unknown field") {
+		return err
+	}
+	return nil
 }
 
 // decodeStrict goes through resource.Decode so that unknown fields and
