@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"path"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/refimage/refimage/hook"
 	"github.com/refimage/refimage/hook/kube"
@@ -71,6 +74,36 @@ func (r resolveRequest) Secrets() []string {
 }
 
 func (r resolveRequest) DebugEnabled() bool { return false }
+
+// Validate rejects what a runtime would only find out later: a request with
+// no type (an empty object, or null), and Kubernetes settings the API
+// server refuses.
+func (r resolveRequest) Validate() error {
+	if r.Type == "" && r.TypeImage.BaseType == "" {
+		return errors.New(`read type: it is required: pass the get plan's type, e.g. {"type": "registry-image", "image": {"base_type": "registry-image"}, …}`)
+	}
+	k := r.Kubernetes
+	if k == nil {
+		return nil
+	}
+	if k.Namespace != "" {
+		if errs := validation.IsDNS1123Label(k.Namespace); len(errs) > 0 {
+			return fmt.Errorf("read kubernetes.namespace: %q is not a namespace name: %s", k.Namespace, errs[0])
+		}
+	}
+	for key, value := range k.Labels {
+		if errs := validation.IsQualifiedName(key); len(errs) > 0 {
+			return fmt.Errorf("read kubernetes.labels: %q is not a label key: %s", key, errs[0])
+		}
+		if errs := validation.IsValidLabelValue(value); len(errs) > 0 {
+			return fmt.Errorf("read kubernetes.labels.%s: %q is not a label value: %s", key, value, errs[0])
+		}
+	}
+	if k.InputPath != "" && !path.IsAbs(k.InputPath) {
+		return fmt.Errorf("read kubernetes.input_path: %q is not absolute: give the input's path in the task's container, e.g. /tmp/build/1/app-image", k.InputPath)
+	}
+	return nil
+}
 
 type resolveResponse struct {
 	Decision  hook.Decision            `json:"decision"`
