@@ -90,6 +90,9 @@ func PullSecret(r *hook.Resolution, opts ...Option) (*corev1.Secret, error) {
 		}
 		return nil, nil
 	}
+	if r.Registry == "" {
+		return nil, fmt.Errorf("build the pull secret for %s: the resolution names no registry, so no node would use the credentials: pass the Resolution that Resolve returned", r.Reference)
+	}
 	config, err := DockerConfig(r)
 	if err != nil {
 		return nil, err

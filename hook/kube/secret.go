@@ -85,8 +85,14 @@ const applyAttempts = 3
 // ApplySecret creates secret, or updates the Secret of that name in place
 // (its data, and refimage's labels and annotations, merged into the ones
 // it has). An unchanged Secret costs one Get. A Secret of that name of
-// another type is an error: it is not refimage's.
+// another type is an error: it is not refimage's. A nil secret (PullSecret's
+// answer for an anonymous pull) applies nothing and returns nil. A Secret
+// deleted between the Get and the Update (a collector of old Secrets) is
+// created again.
 func ApplySecret(ctx context.Context, c SecretClient, secret *corev1.Secret) (*corev1.Secret, error) {
+	if secret == nil {
+		return nil, nil
+	}
 	var err error
 	for range applyAttempts {
 		var existing *corev1.Secret
@@ -114,7 +120,7 @@ func ApplySecret(ctx context.Context, c SecretClient, secret *corev1.Secret) (*c
 		}
 		var updated *corev1.Secret
 		updated, err = c.Update(ctx, want, metav1.UpdateOptions{})
-		if apierrors.IsConflict(err) {
+		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 			continue
 		}
 		return updated, wrap("update", secret.Name, err)

@@ -143,4 +143,41 @@ var _ = Describe("ApplySecret", func() {
 		Expect(err).To(MatchError(ContainSubstring("another writer changed it 3 times in a row")))
 		Expect(apierrors.IsConflict(errors.Unwrap(err))).To(BeTrue())
 	})
+
+	It("applies nothing for an anonymous pull (PullSecret's nil), and creates again a Secret deleted under it", func() {
+		api := &fakeSecrets{objects: map[string]*corev1.Secret{}}
+		anonymous, err := kube.PullSecret(resolution("registry.example.test", nil))
+		Expect(err).NotTo(HaveOccurred())
+		got, err := kube.ApplySecret(ctx, api, anonymous)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got).To(BeNil())
+		Expect(api.calls).To(BeEmpty())
+
+		s := secretFor("p1")
+		stale := s.DeepCopy()
+		stale.Data = map[string][]byte{corev1.DockerConfigJsonKey: []byte("{}")}
+		api.store(stale)
+		deleted := false
+		api.between = func(f *fakeSecrets) { // a collector of old Secrets
+			if !deleted {
+				deleted = true
+				delete(f.objects, s.Name)
+			}
+		}
+		got, err = kube.ApplySecret(ctx, api, s)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got.Data).To(Equal(s.Data))
+		Expect(api.calls).To(Equal([]string{"get", "update", "get", "create"}))
+	})
+})
+
+var _ = Describe("PullSecret on a hand-made Resolution", func() {
+	It("refuses credentials for no registry: no node would use them, and the pod would pull anonymously", func() {
+		r := resolution("registry.example.test", &resource.Credentials{Username: "robot", Password: "hunter2-secret"})
+		r.Registry = ""
+		s, err := kube.PullSecret(r)
+		Expect(s).To(BeNil())
+		Expect(err).To(MatchError(ContainSubstring("the resolution names no registry")))
+		Expect(err.Error()).NotTo(ContainSubstring("hunter2-secret"))
+	})
 })
