@@ -58,6 +58,11 @@ var _ = Describe("Decode", func() {
 		Entry("mirror without host", `{"source":{"repository":"app","registry_mirror":{}}}`, "source.registry_mirror.host"),
 		Entry("bad CA", `{"source":{"repository":"app","ca_certs":["nope"]}}`, "source.ca_certs[0]"),
 		Entry("fetch_artifact not a bool", `{"source":{"repository":"app","fetch_artifact":"yes"}}`, `"source.fetch_artifact" must be true or false`),
+		Entry("a password that is not a string: the path the user wrote, not Go's embedded struct names", `{"source":{"repository":"app","password":5}}`,
+			`field "source.password" must be a string`),
+		Entry("a mirror password that is not a string", `{"source":{"repository":"app","registry_mirror":{"host":"m","password":5}}}`,
+			`field "source.registry_mirror.password" must be a string`),
+		Entry("an ECR region that is not a string", `{"source":{"repository":"app","aws_region":5}}`, `field "source.aws_region" must be a string`),
 		Entry("debug not a bool", `{"source":{"repository":"app","debug":1}}`, `"source.debug" must be true or false`),
 	)
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 )
 
 // Version is what Concourse stores for one image: the tag it was found under
@@ -82,7 +83,7 @@ func decodeError(err error) error {
 	case errors.As(err, &syntax):
 		return fmt.Errorf("invalid request: malformed JSON at byte %d: %w", syntax.Offset, err)
 	case errors.As(err, &typ):
-		return fmt.Errorf("invalid request: field %q must be %s, not a JSON %s", typ.Field, kindOf(typ.Type.Kind().String()), typ.Value)
+		return fmt.Errorf("invalid request: field %q must be %s, not a JSON %s", jsonPath(typ.Field), kindOf(typ.Type.Kind().String()), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.TrimPrefix(err.Error(), "json: unknown field ")
 		return fmt.Errorf("invalid request: unknown field %s: remove it or check its spelling", field)
@@ -94,6 +95,21 @@ func decodeError(err error) error {
 		return fieldErr
 	}
 	return fmt.Errorf("invalid request: %w", err)
+}
+
+// jsonPath is encoding/json's field path without the names of embedded
+// structs ("source.Credentials.password" is source.password): every JSON
+// key of a request is lower case, every embedded Go type is not.
+func jsonPath(field string) string {
+	parts := strings.Split(field, ".")
+	kept := parts[:0]
+	for _, p := range parts {
+		if p != "" && unicode.IsUpper(rune(p[0])) {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	return strings.Join(kept, ".")
 }
 
 func kindOf(goKind string) string {
