@@ -121,43 +121,30 @@ func findVar(path string, v any) (string, string) {
 }
 
 func decodeSource(values map[string]any) (resource.Source, error) {
-	var src resource.Source
-	if err := unknownField(values, &src); err != nil {
-		return src, fmt.Errorf("decode source: %w", err)
-	}
-	if p, m := findVar("source", values); p != "" {
-		return src, &UnevaluatedError{Field: p, Var: m}
-	}
-	if err := decodeStrict(values, &src); err != nil {
-		return src, fmt.Errorf("decode source: %w", err)
-	}
-	return src, nil
+	return decodeChecked[resource.Source]("source", values)
 }
 
 func decodeParams(values map[string]any) (resource.GetParams, error) {
-	var params resource.GetParams
-	if err := unknownField(values, &params); err != nil {
-		return params, fmt.Errorf("decode params: %w", err)
-	}
-	if p, m := findVar("params", values); p != "" {
-		return params, &UnevaluatedError{Field: p, Var: m}
-	}
-	if err := decodeStrict(values, &params); err != nil {
-		return params, fmt.Errorf("decode params: %w", err)
-	}
-	return params, nil
+	return decodeChecked[resource.GetParams]("params", values)
 }
 
-// unknownField reports a field the stock resource does not know, before
-// any ((var)) is looked for: such a get runs a pod (the pod's in decides),
-// whatever that field holds. Other decoding errors are left to
-// decodeStrict, after the ((var)) check.
-func unknownField(values map[string]any, into any) error {
-	err := decodeStrict(values, into)
+// decodeChecked decodes values strictly. A field the stock resource does
+// not know wins over any ((var)): such a get runs a pod (the pod's in
+// decides), whatever that field holds. Otherwise a ((var)) left in a value
+// is an UnevaluatedError, and then any other decoding error is returned.
+func decodeChecked[T any](what string, values map[string]any) (T, error) {
+	var out T
+	err := decodeStrict(values, &out)
 	if err != nil && strings.Contains(err.Error(), "unknown field") {
-		return err
+		return out, fmt.Errorf("decode %s: %w", what, err)
 	}
-	return nil
+	if p, m := findVar(what, values); p != "" {
+		return out, &UnevaluatedError{Field: p, Var: m}
+	}
+	if err != nil {
+		return out, fmt.Errorf("decode %s: %w", what, err)
+	}
+	return out, nil
 }
 
 // decodeStrict goes through resource.Decode so that unknown fields and
