@@ -95,25 +95,27 @@ func (h *Hook) Decide(ctx context.Context, g Get) (Decision, error) {
 		}
 		return d, nil
 	}
-	var unevaluated *UnevaluatedError
-	if errors.As(srcErr, &unevaluated) {
-		return Decision{}, srcErr
-	}
 	params, paramsErr := decodeParams(g.Params)
-	if errors.As(paramsErr, &unevaluated) {
-		return Decision{}, paramsErr
-	}
 	version, versionErr := parseVersion(g.Version)
-	var fieldErr *resource.FieldError
-	if errors.As(versionErr, &fieldErr) {
-		return Decision{}, versionErr
-	}
-	for _, c := range []struct {
+	checks := []struct {
 		what string
 		err  error
-	}{{"source", srcErr}, {"params", paramsErr}, {"version", versionErr}} {
-		if c.err != nil {
-			return h.podInstead(d, g, fmt.Sprintf("refimage cannot resolve the %s in process (%v); the pod's in decides", c.what, c.err)), nil
+	}{{"source", srcErr}, {"params", paramsErr}, {"version", versionErr}}
+	// What the resource cannot read at all (an unknown field, a value of
+	// the wrong JSON type, a version of another shape) is the pod's
+	// business, whatever else the step holds; only then is a ((var)) or a
+	// malformed digest an error; any other failure is a pod too.
+	for pass := range 3 {
+		for _, c := range checks {
+			var unevaluated *UnevaluatedError
+			var fieldErr *resource.FieldError
+			switch {
+			case c.err == nil:
+			case pass == 0 && errors.Is(c.err, errShape), pass == 2:
+				return h.podInstead(d, g, fmt.Sprintf("refimage cannot resolve the %s in process (%v); the pod's in decides", c.what, c.err)), nil
+			case pass == 1 && (errors.As(c.err, &unevaluated) || c.what == "version" && errors.As(c.err, &fieldErr)):
+				return Decision{}, c.err
+			}
 		}
 	}
 	d.Source, d.Params, d.Version = src, params, version

@@ -191,7 +191,7 @@ func parseVersion(v map[string]string) (resource.Version, error) {
 		case "digest":
 			out.Digest = val
 		default:
-			return out, fmt.Errorf("version has the field %q, which a registry-image version does not", k)
+			return out, &shapeError{fmt.Errorf("version has the field %q, which a registry-image version does not", k)}
 		}
 	}
 	if out.Digest != "" && !validDigest(out.Digest) {

@@ -3,6 +3,7 @@ package hook
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -128,34 +129,43 @@ func decodeParams(values map[string]any) (resource.GetParams, error) {
 	return decodeChecked[resource.GetParams]("params", values)
 }
 
-// decodeChecked decodes values strictly. A field the stock resource does
-// not know wins over any ((var)): such a get runs a pod (the pod's in
-// decides), whatever that field holds. Otherwise a ((var)) left in a value
-// is an UnevaluatedError, and then any other decoding error is returned.
+// errShape marks a request the resource cannot read at all: a field it
+// does not know, or a value of the wrong JSON type. Such a get runs a pod
+// (the pod's in decides), whatever ((var)) it holds.
+var errShape = errors.New("not the resource's shape")
+
+type shapeError struct{ err error }
+
+func (e *shapeError) Error() string   { return e.err.Error() }
+func (e *shapeError) Unwrap() []error { return []error{e.err, errShape} }
+
+// decodeChecked decodes values strictly: a JSON-level failure is a
+// shapeError with the resource's own message; then a ((var)) left in a
+// value is an UnevaluatedError; then the resource's validation runs.
 func decodeChecked[T any](what string, values map[string]any) (T, error) {
 	var out T
-	err := decodeStrict(values, &out)
-	if err != nil && strings.Contains(err.Error(), "unknown field") {
-		return out, fmt.Errorf("decode %s: %w", what, err)
-	}
-	if p, m := findVar(what, values); p != "" {
-		return out, &UnevaluatedError{Field: p, Var: m}
-	}
-	if err != nil {
-		return out, fmt.Errorf("decode %s: %w", what, err)
-	}
-	return out, nil
-}
-
-// decodeStrict goes through resource.Decode so that unknown fields and
-// invalid values get the same messages as the binaries give.
-func decodeStrict(values map[string]any, into any) error {
 	if values == nil {
 		values = map[string]any{}
 	}
 	b, err := json.Marshal(values)
 	if err != nil {
-		return err
+		return out, fmt.Errorf("decode %s: %w", what, err)
 	}
-	return resource.Decode(bytes.NewReader(b), into)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&out); err != nil {
+		if explained := resource.Decode(bytes.NewReader(b), new(T)); explained != nil {
+			err = explained
+		}
+		return out, &shapeError{fmt.Errorf("decode %s: %w", what, err)}
+	}
+	if p, m := findVar(what, values); p != "" {
+		return out, &UnevaluatedError{Field: p, Var: m}
+	}
+	if v, ok := any(out).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return out, fmt.Errorf("decode %s: %w", what, err)
+		}
+	}
+	return out, nil
 }
