@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"os/exec"
 	"strings"
@@ -112,6 +113,30 @@ var _ = Describe("refimage resolve", func() {
 		Expect(json.Unmarshal(s.Out.Contents(), &out)).To(Succeed())
 		Expect(out.Decision.Reason).To(ContainSubstring(`run a pod: params.format is "oci"`))
 		Expect(out.Decision.StripSource).To(Equal([]string{"fetch_artifact"}))
+	})
+
+	It("prints no part of a credential that holds ((, on stderr or on stdout outside the Secret's data", func() {
+		host := startRegistry()
+		digest := push(host + "/team/app:1")
+		s := resolve(`{"type": "registry-image", "image": {"base_type": "registry-image"},
+			"source": {"repository": "` + host + `/team/app", "username": "robot", "Password": "s3cr((et))pw",
+				"content_trust": {"server": "https://notary.example.test", "repository_key_id": "k", "repository_key": "k3y((et))",
+					"repository_passphrase": "pa((et))ss"}},
+			"version": {"tag": "1", "digest": "` + digest + `"}, "kubernetes": {"namespace": "ci", "input_path": "/tmp/build/app"}}`)
+		Expect(s.ExitCode()).To(Equal(0), string(s.Err.Contents()))
+		Expect(string(s.Err.Contents())).NotTo(ContainSubstring("((et))"))
+		var out map[string]any
+		Expect(json.Unmarshal(s.Out.Contents(), &out)).To(Succeed())
+		secret := out["kubernetes"].(map[string]any)["secret"].(map[string]any)
+		data := secret["data"].(map[string]any)[corev1.DockerConfigJsonKey].(string)
+		delete(secret, "data")
+		rest, err := json.Marshal(out)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(rest)).NotTo(ContainSubstring("((et))"))
+		Expect(string(rest)).NotTo(ContainSubstring("s3cr"))
+		config, err := base64.StdEncoding.DecodeString(data)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(config)).To(ContainSubstring(`"password":"s3cr((et))pw"`))
 	})
 
 	DescribeTable("bad requests: one line on stderr, nothing on stdout, no credentials",
