@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -81,7 +82,13 @@ type Option func(*options)
 func WithBaseType(name, image string, impl Implementation) Option {
 	return func(o *options) {
 		if err := checkImpl(impl); err != nil || name == "" {
-			o.errs = append(o.errs, fmt.Errorf("declare base type %q: %w", name, errors.Join(err, emptyName(name))))
+			var errs []error
+			for _, e := range []error{err, emptyName(name)} {
+				if e != nil {
+					errs = append(errs, e)
+				}
+			}
+			o.errs = append(o.errs, fmt.Errorf("declare base type %q: %w", name, joined(errs)))
 			return
 		}
 		o.baseTypes[name] = baseType{image: image, impl: impl}
@@ -198,8 +205,8 @@ func New(opts ...Option) (*Hook, error) {
 		}
 		h.imageTypes[ref.Context().Name()] = t
 	}
-	if err := errors.Join(o.errs...); err != nil {
-		return nil, fmt.Errorf("configure the hook: %w", err)
+	if len(o.errs) > 0 {
+		return nil, fmt.Errorf("configure the hook: %w", joined(o.errs))
 	}
 	h.open = o.open
 	if h.open == nil {
@@ -221,8 +228,29 @@ func checkImpl(impl Implementation) error {
 	case ImplRefimage, ImplRegistryImage:
 		return nil
 	}
-	return fmt.Errorf("implementation %q is neither hook.ImplRefimage nor hook.ImplRegistryImage", impl)
+	return fmt.Errorf("implementation %q is neither %q (hook.ImplRefimage) nor %q (hook.ImplRegistryImage)", impl, ImplRefimage, ImplRegistryImage)
 }
+
+// joinedErrors is errors.Join on one line ("; " between), so that a log
+// line or refimage resolve's stderr line reads as a list.
+type joinedErrors []error
+
+func joined(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return joinedErrors(errs)
+}
+
+func (e joinedErrors) Error() string {
+	msgs := make([]string, len(e))
+	for i, err := range e {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (e joinedErrors) Unwrap() []error { return e }
 
 func emptyName(n string) error {
 	if n == "" {
