@@ -199,6 +199,9 @@ func New(opts ...Option) (*Hook, error) {
 	}
 	for image, t := range o.imageTypes {
 		ref, err := name.ParseReference(image)
+		if image == "" {
+			err = errors.New("the repository is empty: give the type image's repository, e.g. ghcr.io/team/my-type")
+		}
 		if err != nil {
 			o.errs = append(o.errs, fmt.Errorf("list image type %q: %w", image, err))
 			continue

@@ -163,6 +163,8 @@ var _ = Describe("refimage resolve", func() {
 		Entry("a policy it does not know", `{"type": "registry-image", "runtime": {"policy": "sometimes"}}`, `read runtime.policy: "sometimes" is neither`),
 		Entry("an implementation it does not know", `{"type": "registry-image", "runtime": {"base_types": [{"name": "registry-image", "image": "x/y", "in": "docker"}]}}`,
 			`implementation "docker" is neither "refimage" (hook.ImplRefimage) nor "registry-image" (hook.ImplRegistryImage)`),
+		Entry("an empty image type", `{"type": "registry-image", "runtime": {"image_types": [{"repository": "", "in": "refimage"}]}}`,
+			`list image type "": the repository is empty`),
 		Entry("two bad runtime settings: both, as a list on one line", `{"type": "registry-image", "runtime": {"base_types": [{"name": "", "in": "docker"}]}}`,
 			`declare base type "": implementation "docker" is neither "refimage" (hook.ImplRefimage) nor "registry-image" (hook.ImplRegistryImage); the name is empty`),
 		Entry("null", `null`, "read type: it is required"),
