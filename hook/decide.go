@@ -37,6 +37,17 @@ type Decision struct {
 	Version resource.Version   `json:"-"`
 }
 
+// String is the decision without its source, params and version, which
+// hold credentials: a runtime that logs a Decision with %v, %+v or %#v
+// prints no password.
+func (d Decision) String() string {
+	return fmt.Sprintf("hook.Decision{Skip:%t Eligible:%t Rule:%q In:%q Reason:%q StripParams:%q StripSource:%q}",
+		d.Skip, d.Eligible, d.Rule, d.In, d.Reason, d.StripParams, d.StripSource)
+}
+
+// GoString is String, for %#v.
+func (d Decision) GoString() string { return d.String() }
+
 // PodParams returns params without StripParams, for the pod's in; params
 // is not changed.
 func (d Decision) PodParams(params map[string]any) map[string]any {

@@ -2,6 +2,7 @@ package hook_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -70,4 +71,17 @@ var _ = Describe("Decide on hostile input", func() {
 		Entry("a mirror password spelt PASSWORD", map[string]any{"repository": "team/app",
 			"registry_mirror": map[string]any{"host": "mirror.example.test", "username": "robot", "PASSWORD": "s3cr((et))x"}}),
 	)
+
+	It("prints no credential when a runtime logs the Decision with fmt", func() {
+		d, err := mustNew(hook.WithLabeler(nil)).Decide(context.Background(), hook.Get{Type: "registry-image", TypeImage: base,
+			Source:  src("username", "robot", "password", "hunter2-secret", "registry_mirror", map[string]any{"host": "m.example.test", "password": "mirror-secret"}),
+			Version: pinned})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Source.Password).To(Equal("hunter2-secret"))
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+			printed := fmt.Sprintf(verb, d) + fmt.Sprintf(verb, &d)
+			Expect(printed).To(ContainSubstring("Skip:true"), verb)
+			Expect(printed).NotTo(ContainSubstring("secret"), verb)
+		}
+	})
 })
