@@ -40,12 +40,7 @@ const (
 // REFIMAGE_BENCH_BASELINE_IN=path/to/in, that binary runs in each pair
 // too, and baseline/raw-median-pair is its median ratio.
 func BenchmarkIn(b *testing.B) {
-	bin, err := gexec.Build("github.com/refimage/refimage/cmd/in")
-	must(b, err)
-	b.Cleanup(gexec.CleanupBuildArtifacts)
-	dist, err := registrytest.StartDistribution()
-	must(b, err)
-	b.Cleanup(dist.Close)
+	bin, dist := inAndDistribution(b)
 	proxy := registrytest.NewProxy(dist)
 	b.Cleanup(proxy.Close)
 
@@ -271,6 +266,18 @@ func untar(r io.Reader, dir string) error {
 			}
 		}
 	}
+}
+
+// inAndDistribution builds the in binary and starts the CNCF registry that
+// the benchmarks download from; both are cleaned up with b.
+func inAndDistribution(b *testing.B) (string, *registrytest.Registry) {
+	bin, err := gexec.Build("github.com/refimage/refimage/cmd/in")
+	must(b, err)
+	b.Cleanup(gexec.CleanupBuildArtifacts)
+	dist, err := registrytest.StartDistribution()
+	must(b, err)
+	b.Cleanup(dist.Close)
+	return bin, dist
 }
 
 func must(b *testing.B, err error) {

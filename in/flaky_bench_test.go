@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/onsi/gomega/gexec"
 
 	"github.com/refimage/refimage/internal/imagetest"
 	"github.com/refimage/refimage/internal/registrytest"
@@ -23,12 +22,7 @@ import (
 // the same four downloads too (metrics prefixed baseline-). Figures are
 // printed, never asserted.
 func BenchmarkInFlaky(b *testing.B) {
-	bin, err := gexec.Build("github.com/refimage/refimage/cmd/in")
-	must(b, err)
-	b.Cleanup(gexec.CleanupBuildArtifacts)
-	dist, err := registrytest.StartDistribution()
-	must(b, err)
-	b.Cleanup(dist.Close)
+	bin, dist := inAndDistribution(b)
 	img, err := imagetest.Large(100<<20, 5, 1)
 	must(b, err)
 	digest, err := imagetest.Push(dist.Repo("bench/flaky:latest"), img, dist.RemoteOptions()...)
