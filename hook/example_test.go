@@ -51,28 +51,26 @@ func Example() {
 	}
 	// Record r.Version and r.Metadata as the step's result, as in's output.
 
-	// The task pod that uses the get as image: and as an input.
-	image, policy := kube.TaskImage(r)
-	secret, err := kube.PullSecret(r, kube.WithNamespace("ci"))
+	// The task pod that uses the get as image: and as an input, in one call.
+	t, err := kube.ForTask(r, kube.Input{MountPath: "/tmp/build/1a2b/app-image"}, kube.WithNamespace("ci"))
 	if err != nil {
 		panic(err)
 	}
-	// kube.ApplySecret(ctx, clientset.CoreV1().Secrets("ci"), secret)
-	configMap, volume, mount := kube.InputFiles(r, kube.Input{MountPath: "/tmp/build/1a2b/app-image"}, kube.WithNamespace("ci"))
-	pod := corev1.PodSpec{
-		Containers:       []corev1.Container{{Name: "task", Image: image, ImagePullPolicy: policy, VolumeMounts: []corev1.VolumeMount{mount}}},
-		ImagePullSecrets: []corev1.LocalObjectReference{{Name: secret.Name}},
-		Volumes:          []corev1.Volume{volume},
-	}
+	// t.Apply(ctx, clientset.CoreV1().Secrets("ci"), clientset.CoreV1().ConfigMaps("ci"))
+	pod := corev1.PodSpec{Containers: []corev1.Container{{Name: "task"}}}
+	t.AsImage(&pod, &pod.Containers[0])
+	t.AsInput(&pod, &pod.Containers[0])
 
 	fmt.Printf("%s\nrule: %s, in: %s, version: %s\n", d.Reason, d.Rule, d.In, r.Version.Tag)
 	fmt.Println("image:", pod.Containers[0].Image, pod.Containers[0].ImagePullPolicy)
-	fmt.Println("pull secret:", secret.Type, "input files:", configMap.Data["repository"], configMap.Data["tag"])
+	fmt.Println("pull secret:", t.Secret.Type, pod.ImagePullSecrets[0].Name == t.Secret.Name)
+	fmt.Println("input files:", t.ConfigMap.Data["repository"], t.ConfigMap.Data["tag"], "at", pod.Containers[0].VolumeMounts[0].MountPath)
 	// Output:
 	// no pod: registry-image is a base type that produces images and fetch_artifact is not set
 	// rule: base-type, in: refimage, version: 1.2
 	// image: registry.example.test/team/app@sha256:abababababababababababababababababababababababababababababababab IfNotPresent
-	// pull secret: kubernetes.io/dockerconfigjson input files: registry.example.test/team/app 1.2
+	// pull secret: kubernetes.io/dockerconfigjson true
+	// input files: registry.example.test/team/app 1.2 at /tmp/build/1a2b/app-image
 }
 
 // Gets that are not the hook's business run their pod, with the reason;

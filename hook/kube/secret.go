@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	corev1 "k8s.io/api/core/v1"
@@ -82,9 +83,12 @@ type SecretClient interface {
 // race (AlreadyExists on create, Conflict on update).
 const applyAttempts = 3
 
-// ApplySecret creates secret, or updates the Secret of that name in place
-// (its data, and refimage's labels and annotations, merged into the ones
-// it has). An unchanged Secret costs one Get. A Secret of that name of
+// ApplySecret creates secret, or updates the Secret of that name in place:
+// its data and annotations; of its labels, only keys it lacks are added, so
+// that two writers sharing one Secret (two pipelines or teams with the same
+// credentials) never flip each other's labels. Every apply marks the Secret
+// as in use (AnnotationApplied, refreshed at most every StampInterval), for
+// Collect. An unchanged Secret costs one Get. A Secret of that name of
 // another type is an error: it is not refimage's. A nil secret (PullSecret's
 // answer for an anonymous pull) applies nothing and returns nil. A Secret
 // deleted between the Get and the Update (a collector of old Secrets) is
@@ -99,7 +103,9 @@ func ApplySecret(ctx context.Context, c SecretClient, secret *corev1.Secret) (*c
 		existing, err = c.Get(ctx, secret.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			var created *corev1.Secret
-			created, err = c.Create(ctx, secret, metav1.CreateOptions{})
+			fresh := secret.DeepCopy()
+			stamp(&fresh.ObjectMeta, time.Now())
+			created, err = c.Create(ctx, fresh, metav1.CreateOptions{})
 			if apierrors.IsAlreadyExists(err) {
 				continue
 			}
@@ -113,9 +119,10 @@ func ApplySecret(ctx context.Context, c SecretClient, secret *corev1.Secret) (*c
 		}
 		want := existing.DeepCopy()
 		want.Data = secret.Data
-		want.Labels = merged(want.Labels, secret.Labels)
+		want.Labels = added(want.Labels, secret.Labels)
 		want.Annotations = merged(want.Annotations, secret.Annotations)
-		if maps.EqualFunc(want.Data, existing.Data, bytesEqual) && maps.Equal(want.Labels, existing.Labels) && maps.Equal(want.Annotations, existing.Annotations) {
+		stale := stamp(&want.ObjectMeta, time.Now())
+		if !stale && maps.EqualFunc(want.Data, existing.Data, bytesEqual) && maps.Equal(want.Labels, existing.Labels) && maps.Equal(want.Annotations, existing.Annotations) {
 			return existing, nil
 		}
 		var updated *corev1.Secret
@@ -133,6 +140,20 @@ func wrap(verb, name string, err error) error {
 		return nil
 	}
 	return fmt.Errorf("%s secret %s: %w", verb, name, err)
+}
+
+// added is have with the keys of add it lacks: a label once set stays.
+func added(have, add map[string]string) map[string]string {
+	out := maps.Clone(have)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for k, v := range add {
+		if _, ok := out[k]; !ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func merged(have, add map[string]string) map[string]string {

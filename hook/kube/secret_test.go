@@ -3,6 +3,7 @@ package kube_test
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -43,7 +44,7 @@ func (f *fakeSecrets) Get(_ context.Context, name string, _ metav1.GetOptions) (
 func (f *fakeSecrets) store(s *corev1.Secret) *corev1.Secret {
 	f.version++
 	s = s.DeepCopy()
-	s.ResourceVersion = string(rune('0' + f.version))
+	s.ResourceVersion = strconv.Itoa(f.version)
 	f.objects[s.Name] = s
 	return s.DeepCopy()
 }
@@ -103,8 +104,16 @@ var _ = Describe("ApplySecret", func() {
 		Expect(got.Data).To(Equal(s.Data))
 		Expect(got.Labels).To(HaveKeyWithValue("owner", "runtime"))
 		Expect(got.Labels).To(HaveKeyWithValue("team", "main"))
-		Expect(got.Annotations).To(Equal(s.Annotations))
+		Expect(got.Annotations).To(HaveKeyWithValue(kube.AnnotationExpires, "2030-01-02T03:04:05Z"))
+		Expect(got.Annotations).To(HaveKey(kube.AnnotationApplied))
 		Expect(api.calls).To(Equal([]string{"get", "update"}))
+
+		other := secretFor("p1")
+		other.Labels["team"] = "other-team" // a second pipeline with the same credentials
+		got, err = kube.ApplySecret(ctx, api, other)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got.Labels).To(HaveKeyWithValue("team", "main"), "labels never flip between writers")
+		Expect(api.calls).To(Equal([]string{"get", "update", "get"}), "unchanged, and marked applied within StampInterval: one Get")
 	})
 
 	It("tries again when another writer creates or changes it first", func() {

@@ -1,0 +1,117 @@
+package kube_test
+
+import (
+	"context"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/refimage/refimage/hook/kube"
+	"github.com/refimage/refimage/resource"
+)
+
+var _ = Describe("ForTask", func() {
+	ctx := context.Background()
+	creds := &resource.Credentials{Username: "robot", Password: "s3cret"}
+
+	It("gives a task pod the get as its image and as an input, from one call, applied with the runtime's clients", func() {
+		r := resolution("registry.example.test", creds)
+		t, err := kube.ForTask(r, kube.Input{MountPath: "/tmp/build/1/app-image"}, kube.WithNamespace("ci"))
+		Expect(err).NotTo(HaveOccurred())
+		secrets := &fakeSecrets{objects: map[string]*corev1.Secret{}}
+		configMaps := &fakeConfigMaps{objects: map[string]*corev1.ConfigMap{}}
+		Expect(t.Apply(ctx, secrets, configMaps)).To(Succeed())
+		Expect(secrets.objects).To(HaveKey(t.Secret.Name))
+		Expect(configMaps.objects).To(HaveKey(t.ConfigMap.Name))
+		Expect(configMaps.objects[t.ConfigMap.Name].Data).To(HaveKeyWithValue("digest", digest))
+
+		// The pod as a runtime builds it: an artifact volume at the input's path.
+		pod := corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "main", Image: "placeholder", VolumeMounts: []corev1.VolumeMount{
+				{Name: "scratch", MountPath: "/scratch"}, {Name: "input-0", MountPath: "/tmp/build/1/app-image"}}}},
+			Volumes: []corev1.Volume{{Name: "scratch"}, {Name: "input-0"}},
+		}
+		c := &pod.Containers[0]
+		t.AsImage(&pod, c)
+		t.AsImage(&pod, c)
+		t.AsInput(&pod, c)
+		Expect(c.Image).To(Equal("registry.example.test/team/app@" + digest))
+		Expect(c.ImagePullPolicy).To(Equal(corev1.PullIfNotPresent))
+		Expect(pod.ImagePullSecrets).To(Equal([]corev1.LocalObjectReference{{Name: t.Secret.Name}}), "once")
+		Expect(c.VolumeMounts).To(Equal([]corev1.VolumeMount{{Name: "scratch", MountPath: "/scratch"},
+			{Name: "input-0", MountPath: "/tmp/build/1/app-image", ReadOnly: true}}))
+		Expect(pod.Volumes).To(HaveLen(2))
+		Expect(pod.Volumes[1].Name).To(Equal("input-0"))
+		Expect(pod.Volumes[1].ConfigMap.Name).To(Equal(t.ConfigMap.Name))
+	})
+
+	It("adds the volume and mount when the pod has none at the input's path, and applies only the roles asked for", func() {
+		t, err := kube.ForTask(resolution("registry.example.test", nil), kube.Input{MountPath: "/in"})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(t.Secret).To(BeNil(), "an anonymous pull")
+		configMaps := &fakeConfigMaps{objects: map[string]*corev1.ConfigMap{}}
+		Expect(t.Apply(ctx, nil, configMaps)).To(Succeed())
+		Expect(t.Apply(ctx, &fakeSecrets{objects: map[string]*corev1.Secret{}}, nil)).To(Succeed())
+		pod := corev1.PodSpec{Containers: []corev1.Container{{Name: "main"}}}
+		t.AsImage(&pod, nil)
+		Expect(pod.ImagePullSecrets).To(BeEmpty())
+		Expect(pod.Containers[0].Image).To(BeEmpty(), "no container given")
+		t.AsInput(&pod, &pod.Containers[0])
+		Expect(pod.Volumes).To(Equal([]corev1.Volume{t.Volume}))
+		Expect(pod.Containers[0].VolumeMounts).To(Equal([]corev1.VolumeMount{t.Mount}))
+	})
+
+	It("fails as PullSecret does on a Resolution that lost its credentials", func() {
+		r := resolution("registry.example.test", nil)
+		r.AuthRequired = true
+		_, err := kube.ForTask(r, kube.Input{})
+		Expect(err).To(MatchError(ContainSubstring("needs credentials")))
+	})
+})
+
+var _ = Describe("ApplyConfigMap", func() {
+	ctx := context.Background()
+	configMap := func(labels map[string]string) *corev1.ConfigMap {
+		cm, _, _ := kube.InputFiles(resolution("registry.example.test", nil), kube.Input{MountPath: "/in"}, kube.WithNamespace("ci"), kube.WithLabels(labels))
+		return cm
+	}
+
+	It("creates the ConfigMap, then costs one Get, and never flips labels another writer set", func() {
+		api := &fakeConfigMaps{objects: map[string]*corev1.ConfigMap{}}
+		got, err := kube.ApplyConfigMap(ctx, api, configMap(map[string]string{"team": "a"}))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got.Annotations).To(HaveKey(kube.AnnotationApplied))
+		_, err = kube.ApplyConfigMap(ctx, api, configMap(map[string]string{"team": "b"}))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(api.calls).To(Equal([]string{"get", "create", "get"}))
+		Expect(api.objects[got.Name].Labels).To(HaveKeyWithValue("team", "a"))
+	})
+
+	It("refreshes a stale applied mark, creates one deleted under it, refuses one of that name with other data, and applies nil as nothing", func() {
+		api := &fakeConfigMaps{objects: map[string]*corev1.ConfigMap{}}
+		cm := configMap(nil)
+		old := cm.DeepCopy()
+		old.Annotations = map[string]string{kube.AnnotationApplied: "2020-01-01T00:00:00Z"}
+		api.store(old)
+		got, err := kube.ApplyConfigMap(ctx, api, cm)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got.Annotations[kube.AnnotationApplied]).NotTo(Equal("2020-01-01T00:00:00Z"))
+		Expect(api.calls).To(Equal([]string{"get", "update"}))
+
+		delete(api.objects, cm.Name)
+		_, err = kube.ApplyConfigMap(ctx, api, cm)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(api.objects).To(HaveKey(cm.Name))
+
+		other := cm.DeepCopy()
+		other.Data = map[string]string{"digest": "something else"}
+		api.objects[cm.Name] = other
+		_, err = kube.ApplyConfigMap(ctx, api, cm)
+		Expect(err).To(MatchError(ContainSubstring("it exists with other data: it is not refimage's")))
+
+		got, err = kube.ApplyConfigMap(ctx, api, nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got).To(BeNil())
+	})
+})
