@@ -30,8 +30,8 @@ type Decision struct {
 	StripParams []string `json:"strip_params,omitempty"`
 	StripSource []string `json:"strip_source,omitempty"`
 	// Source, Params and Version are decoded and validated when Skip (and
-	// Source when Eligible and it decodes); they hold credentials and do
-	// not go into JSON.
+	// Source and Params when Eligible and they decode, for ResolveFetched);
+	// they hold credentials and do not go into JSON.
 	Source  resource.Source    `json:"-"`
 	Params  resource.GetParams `json:"-"`
 	Version resource.Version   `json:"-"`
@@ -100,13 +100,17 @@ func (h *Hook) Decide(ctx context.Context, g Get) (Decision, error) {
 		return d, err
 	}
 	src, srcErr := decodeSource(g.Source)
+	params, paramsErr := decodeParams(g.Params)
 	if !d.Skip {
+		// Kept for ResolveFetched, when they decode.
 		if srcErr == nil {
 			d.Source = src
 		}
+		if paramsErr == nil {
+			d.Params = params
+		}
 		return d, nil
 	}
-	params, paramsErr := decodeParams(g.Params)
 	version, versionErr := parseVersion(g.Version)
 	checks := []struct {
 		what string

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -44,8 +45,14 @@ func imageTarball(dir string) {
 
 const namespace = "concourse-main"
 
-// client-go's SecretInterface satisfies kube.SecretClient with no adapter.
-var _ kube.SecretClient = typedcorev1.SecretInterface(nil)
+// client-go's typed clients satisfy kube's interfaces with no adapter.
+var (
+	_ kube.SecretClient    = typedcorev1.SecretInterface(nil)
+	_ kube.ConfigMapClient = typedcorev1.ConfigMapInterface(nil)
+	_ kube.SecretLister    = typedcorev1.SecretInterface(nil)
+	_ kube.ConfigMapLister = typedcorev1.ConfigMapInterface(nil)
+	_ kube.PodLister       = typedcorev1.PodInterface(nil)
+)
 
 // rootModule is refimage's root module, which this test-only module replaces
 // its requirement with.
@@ -120,25 +127,16 @@ func (rt *simRuntime) get(ctx context.Context, build string, r pipelineResource,
 // runTask creates the task pod for a task that uses the get as image: and
 // as an input, with the objects kube builds.
 func (rt *simRuntime) runTask(ctx context.Context, build, task, inputPath string, res *hook.Resolution) *corev1.Pod {
-	labels := map[string]string{"concourse.ci/build": build}
-	image, policy := kube.TaskImage(res)
-	container := corev1.Container{Name: task, Image: image, ImagePullPolicy: policy}
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "task-" + task + "-" + build, Namespace: namespace, Labels: labels},
-		Spec: corev1.PodSpec{}}
-	secret, err := kube.PullSecret(res, kube.WithNamespace(namespace), kube.WithLabels(labels))
+	labels := map[string]string{"concourse.ci/team": "main"}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "task-" + task + "-" + build, Namespace: namespace},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: task}}}}
+	// One call for everything the task pod needs; client-go's typed clients
+	// are kube's client interfaces as they are.
+	t, err := kube.ForTask(res, kube.Input{MountPath: inputPath}, kube.WithNamespace(namespace), kube.WithLabels(labels))
 	Expect(err).NotTo(HaveOccurred())
-	if secret != nil {
-		// client-go's typed Secrets client is a kube.SecretClient as it is.
-		_, err := kube.ApplySecret(ctx, rt.api.CoreV1().Secrets(namespace), secret)
-		Expect(err).NotTo(HaveOccurred())
-		pod.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: secret.Name}}
-	}
-	cm, vol, mount := kube.InputFiles(res, kube.Input{MountPath: inputPath}, kube.WithNamespace(namespace), kube.WithLabels(labels))
-	_, err = rt.api.CoreV1().ConfigMaps(namespace).Create(ctx, cm, metav1.CreateOptions{})
-	Expect(err).NotTo(HaveOccurred())
-	pod.Spec.Volumes = []corev1.Volume{vol}
-	container.VolumeMounts = []corev1.VolumeMount{mount}
-	pod.Spec.Containers = []corev1.Container{container}
+	Expect(t.Apply(ctx, rt.api.CoreV1().Secrets(namespace), rt.api.CoreV1().ConfigMaps(namespace))).To(Succeed())
+	t.AsImage(&pod.Spec, &pod.Spec.Containers[0])
+	t.AsInput(&pod.Spec, &pod.Spec.Containers[0])
 	created, err := rt.api.CoreV1().Pods(namespace).Create(ctx, pod, metav1.CreateOptions{})
 	Expect(err).NotTo(HaveOccurred())
 	return created
@@ -202,7 +200,7 @@ var _ = Describe("A simulated runtime driving a two-job pipeline", Ordered, func
 		By("the pull secret, written out as a Docker config, lets a registry client pull that digest, as kubelet would")
 		secret, err := rt.api.CoreV1().Secrets(namespace).Get(ctx, pod.Spec.ImagePullSecrets[0].Name, metav1.GetOptions{})
 		Expect(err).NotTo(HaveOccurred())
-		Expect(secret.Labels).To(HaveKeyWithValue("concourse.ci/build", "2"))
+		Expect(secret.Labels).To(HaveKeyWithValue("concourse.ci/team", "main"))
 		dir := GinkgoT().TempDir()
 		Expect(os.WriteFile(filepath.Join(dir, "config.json"), secret.Data[corev1.DockerConfigJsonKey], 0o600)).To(Succeed())
 		GinkgoT().Setenv("DOCKER_CONFIG", dir)
@@ -223,6 +221,14 @@ var _ = Describe("A simulated runtime driving a two-job pipeline", Ordered, func
 		var terr *transport.Error
 		Expect(errors.As(err, &terr)).To(BeTrue(), "%v", err)
 		Expect(terr.StatusCode).To(Equal(http.StatusUnauthorized))
+
+		By("the collector, with client-go's clients, keeps what the task pod uses and removes it once the pod is gone")
+		later := time.Now().Add(2 * time.Hour)
+		c := kube.Collector{Secrets: rt.api.CoreV1().Secrets(namespace), ConfigMaps: rt.api.CoreV1().ConfigMaps(namespace),
+			Pods: rt.api.CoreV1().Pods(namespace), Now: func() time.Time { return later }}
+		Expect(c.Collect(ctx)).To(BeEmpty())
+		Expect(rt.api.CoreV1().Pods(namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{})).To(Succeed())
+		Expect(c.Collect(ctx)).To(ConsistOf(secret.Name, cm.Name))
 	})
 
 	It("job B with fetch_artifact: true runs a get pod with the real in binary", func() {
