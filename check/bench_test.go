@@ -11,6 +11,7 @@ import (
 	"github.com/refimage/refimage/check"
 	"github.com/refimage/refimage/internal/imagetest"
 	"github.com/refimage/refimage/internal/registrytest"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -66,7 +67,7 @@ func sequentialPass(b *testing.B, repository string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	client, err := resource.NewClient(context.Background(), resource.Source{Repository: repository, Insecure: true})
+	client, err := registry.NewClient(context.Background(), resource.Source{Repository: repository, Insecure: true})
 	if err != nil {
 		b.Fatal(err)
 	}

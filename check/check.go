@@ -7,13 +7,14 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sirupsen/logrus"
 
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
 type options struct {
 	log         logrus.FieldLogger
 	concurrency int
-	client      []resource.Option
+	client      []registry.Option
 }
 
 // Option configures Run.
@@ -31,8 +32,8 @@ func WithConcurrency(n int) Option {
 	}
 }
 
-// WithClientOptions passes options to resource.NewClient (transport, retry policy).
-func WithClientOptions(opts ...resource.Option) Option {
+// WithClientOptions passes options to registry.NewClient (transport, retry policy).
+func WithClientOptions(opts ...registry.Option) Option {
 	return func(o *options) { o.client = append(o.client, opts...) }
 }
 
@@ -66,8 +67,8 @@ func Run(ctx context.Context, req resource.CheckRequest, opts ...Option) (resour
 }
 
 func checkSource(ctx context.Context, src resource.Source, cursor *resource.Version, o options) (resource.CheckResponse, error) {
-	clientOpts := append([]resource.Option{resource.WithWarnings(o.log.Warnf)}, o.client...)
-	client, err := resource.NewClient(ctx, src, clientOpts...)
+	clientOpts := append([]registry.Option{registry.WithWarnings(o.log.Warnf)}, o.client...)
+	client, err := registry.NewClient(ctx, src, clientOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +97,7 @@ func checkTag(l *lookup, tag string, cursor *resource.Version) (resource.CheckRe
 	ref := l.client.Repository.Tag(tag)
 	digest, found, err := l.client.Digest(ref)
 	if err != nil {
-		return nil, resource.Explain(fmt.Sprintf("look up %s", ref), l.client.Repository, err)
+		return nil, registry.Explain(fmt.Sprintf("look up %s", ref), l.client.Repository, err)
 	}
 	if !found {
 		return nil, nil
@@ -106,7 +107,7 @@ func checkTag(l *lookup, tag string, cursor *resource.Version) (resource.CheckRe
 		prev := l.client.Repository.Digest(cursor.Digest)
 		_, stillThere, err := l.client.Digest(prev)
 		if err != nil {
-			return nil, resource.Explain(fmt.Sprintf("look up %s", prev), l.client.Repository, err)
+			return nil, registry.Explain(fmt.Sprintf("look up %s", prev), l.client.Repository, err)
 		}
 		if stillThere {
 			versions = append(versions, resource.Version{Tag: tag, Digest: cursor.Digest})

@@ -7,12 +7,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/refimage/refimage/resource"
+	"github.com/refimage/refimage/registry"
 )
 
 // lookup resolves tags to digests against one repository.
 type lookup struct {
-	client      *resource.Client
+	client      *registry.Client
 	concurrency int
 }
 
@@ -27,7 +27,7 @@ type tagDigest struct {
 func (l *lookup) listTags() ([]string, error) {
 	tags, err := remote.List(l.client.Repository, l.client.Remote...)
 	if err != nil {
-		return nil, resource.Explain(fmt.Sprintf("list tags of %s", l.client.Repository), l.client.Repository, err)
+		return nil, registry.Explain(fmt.Sprintf("list tags of %s", l.client.Repository), l.client.Repository, err)
 	}
 	return tags, nil
 }
@@ -40,7 +40,7 @@ func (l *lookup) digests(ctx context.Context, tags []string) ([]tagDigest, error
 		ref := l.client.Repository.Tag(tags[i])
 		digest, found, err := l.client.Digest(ref)
 		if err != nil {
-			return resource.Explain(fmt.Sprintf("look up %s", ref), l.client.Repository, err)
+			return registry.Explain(fmt.Sprintf("look up %s", ref), l.client.Repository, err)
 		}
 		results[i] = tagDigest{tag: tags[i], digest: digest.String(), found: found}
 		return nil

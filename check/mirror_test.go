@@ -13,6 +13,7 @@ import (
 	"github.com/refimage/refimage/internal/cli"
 	"github.com/refimage/refimage/internal/imagetest"
 	"github.com/refimage/refimage/internal/registrytest"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -45,7 +46,7 @@ var _ = Describe("check with a registry_mirror", func() {
 	runWith := func(src resource.Source) (resource.CheckResponse, error) {
 		router := hostRouter{"index.docker.io": hub, "mirror.example": mirror}
 		return check.Run(context.Background(), resource.CheckRequest{Source: src},
-			check.WithLogger(cli.NewLogger(log)), check.WithClientOptions(resource.WithTransport(router)))
+			check.WithLogger(cli.NewLogger(log)), check.WithClientOptions(registry.WithTransport(router)))
 	}
 	source := resource.Source{Repository: "busybox", RegistryMirror: &resource.RegistryMirror{Host: "mirror.example"}}
 

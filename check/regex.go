@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -66,11 +67,11 @@ func (l *lookup) creationTimes(ctx context.Context, versions resource.CheckRespo
 		ref := l.client.Repository.Digest(versions[i].Digest)
 		img, err := remote.Image(ref, l.client.Remote...)
 		if err != nil {
-			return resource.Explain(fmt.Sprintf("read the image of %s", ref), l.client.Repository, err)
+			return registry.Explain(fmt.Sprintf("read the image of %s", ref), l.client.Repository, err)
 		}
 		cfg, err := img.ConfigFile()
 		if err != nil {
-			return resource.Explain(fmt.Sprintf("read the config of %s", ref), l.client.Repository, err)
+			return registry.Explain(fmt.Sprintf("read the config of %s", ref), l.client.Repository, err)
 		}
 		times[i] = cfg.Created.Time
 		return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -18,7 +19,7 @@ import (
 //
 // A cloud source connects at once: its registry host (ECR's, when
 // aws_account_id is absent) and its pull token come from the token exchange.
-func (h *Hook) openCached(ctx context.Context, src resource.Source) (resource.Registry, error) {
+func (h *Hook) openCached(ctx context.Context, src resource.Source) (registry.Registry, error) {
 	r := &cachedRegistry{h: h, ctx: ctx, src: src, who: credentialKey(src)}
 	if src.ECR() || src.ACR() {
 		if _, err := r.connect(); err != nil {
@@ -40,21 +41,21 @@ func credentialKey(src resource.Source) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// Endpoint implements resource.Resolved: the connection's for a cloud
+// Endpoint implements registry.Resolved: the connection's for a cloud
 // source (connected by openCached), else the source's repository and
 // credentials, with no request.
-func (r *cachedRegistry) Endpoint() resource.Endpoint {
-	if resolved, ok := r.client.(resource.Resolved); ok {
+func (r *cachedRegistry) Endpoint() registry.Endpoint {
+	if resolved, ok := r.client.(registry.Resolved); ok {
 		return resolved.Endpoint()
 	}
 	// A validated source parses; StaticResolver makes no request.
-	ep, _ := resource.StaticResolver{}.Resolve(r.ctx, r.src, nil)
+	ep, _ := registry.StaticResolver{}.Resolve(r.ctx, r.src, nil)
 	return ep
 }
 
 // repositoryOf is where reg's source lives: ECR's derived host included.
-func repositoryOf(reg resource.Registry, src resource.Source) (name.Repository, error) {
-	if resolved, ok := reg.(resource.Resolved); ok {
+func repositoryOf(reg registry.Registry, src resource.Source) (name.Repository, error) {
+	if resolved, ok := reg.(registry.Resolved); ok {
 		return resolved.Endpoint().Repository, nil
 	}
 	repo, err := name.NewRepository(src.Repository, insecureOpt(src)...)
@@ -69,10 +70,10 @@ type cachedRegistry struct {
 	ctx    context.Context
 	src    resource.Source
 	who    string
-	client resource.Registry
+	client registry.Registry
 }
 
-func (r *cachedRegistry) connect() (resource.Registry, error) {
+func (r *cachedRegistry) connect() (registry.Registry, error) {
 	if r.client != nil {
 		return r.client, nil
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/refimage/refimage/hook"
 	"github.com/refimage/refimage/hook/kube"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -32,17 +33,17 @@ type tokenResolver struct {
 	calls   int
 }
 
-func (t *tokenResolver) Resolve(_ context.Context, src resource.Source, _ http.RoundTripper) (resource.Endpoint, error) {
+func (t *tokenResolver) Resolve(_ context.Context, src resource.Source, _ http.RoundTripper) (registry.Endpoint, error) {
 	t.calls++
 	if t.err != nil {
-		return resource.Endpoint{}, t.err
+		return registry.Endpoint{}, t.err
 	}
 	full := src.Repository
 	if src.ECR() {
 		full = t.host + "/" + src.Repository
 	}
 	repo, err := name.NewRepository(full)
-	return resource.Endpoint{Repository: repo, Auth: t.auth, Expires: t.expires}, err
+	return registry.Endpoint{Repository: repo, Auth: t.auth, Expires: t.expires}, err
 }
 
 // hostRoute sends the cloud registry's requests to the test registry.
@@ -70,7 +71,7 @@ var _ = Describe("cloud registries", func() {
 	})
 	newHook := func(host string, opts ...hook.Option) *hook.Hook {
 		return mustNew(append([]hook.Option{hook.WithLabeler(nil),
-			hook.WithClientOptions(resource.WithResolver(tokens), resource.WithTransport(hostRoute{from: host, to: reg.Host}))}, opts...)...)
+			hook.WithClientOptions(registry.WithResolver(tokens), registry.WithTransport(hostRoute{from: host, to: reg.Host}))}, opts...)...)
 	}
 	decide := func(h *hook.Hook, source map[string]any, v resource.Version) hook.Decision {
 		d, err := h.Decide(ctx, baseGet(source, nil, v))

@@ -2,7 +2,7 @@
 // resource with no pod and no process: it decides whether the step may skip
 // its pod (and says why, in words), and resolves the version to exactly what
 // in would have written in reference mode — the same files, version and
-// metadata, computed by the same function (resource.ResolveReference) — plus
+// metadata, computed by the same function (registry.ResolveReference) — plus
 // the pinned, fully qualified reference a pod pulls.
 //
 // It holds no Kubernetes types (those are in hook/kube) and does no file

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -18,8 +19,8 @@ import (
 // a runtime's lifetime; it is safe for concurrent use.
 type Hook struct {
 	labels     Labeler
-	clientOpts []resource.Option
-	open       resource.OpenFunc
+	clientOpts []registry.Option
+	open       registry.OpenFunc
 	proven     *lru[struct{}]
 	images     *lru[v1.Image]
 	typeImages *versionCache
@@ -55,8 +56,8 @@ type nodePulls struct{ ecr, acr bool }
 type options struct {
 	labels        Labeler
 	noLabels      bool
-	clientOpts    []resource.Option
-	open          resource.OpenFunc
+	clientOpts    []registry.Option
+	open          registry.OpenFunc
 	cacheSize     int
 	nodePulls     nodePulls
 	baseTypes     map[string]baseType
@@ -143,15 +144,15 @@ func WithLabeler(l Labeler) Option {
 	return func(o *options) { o.labels, o.noLabels = l, l == nil }
 }
 
-// WithClientOptions passes options to resource.NewClient (transport, retry
+// WithClientOptions passes options to registry.NewClient (transport, retry
 // policy, cloud resolver) for every registry request the hook makes.
-func WithClientOptions(opts ...resource.Option) Option {
+func WithClientOptions(opts ...registry.Option) Option {
 	return func(o *options) { o.clientOpts = append(o.clientOpts, opts...) }
 }
 
 // WithOpen replaces how a source becomes a registry connection. The
-// default is resource.NewClient.
-func WithOpen(open resource.OpenFunc) Option { return func(o *options) { o.open = open } }
+// default is registry.NewClient.
+func WithOpen(open registry.OpenFunc) Option { return func(o *options) { o.open = open } }
 
 // NodesPullFromECR says the cluster's nodes pull from Amazon ECR with their
 // own identity (an instance role and kubelet's ECR credential provider):
@@ -176,7 +177,7 @@ func WithCacheSize(n int) Option {
 
 // New returns a Hook. The zero configuration declares registry-image as
 // the stock resource, skips image gets by default, proves digests with one
-// HEAD, talks to registries with resource.NewClient and reads custom types'
+// HEAD, talks to registries with registry.NewClient and reads custom types'
 // labels from their images. Invalid options are reported here, all at once.
 func New(opts ...Option) (*Hook, error) {
 	o := options{cacheSize: 4096, checkInterval: time.Minute, now: time.Now,
@@ -213,8 +214,8 @@ func New(opts ...Option) (*Hook, error) {
 	}
 	h.open = o.open
 	if h.open == nil {
-		h.open = func(ctx context.Context, src resource.Source) (resource.Registry, error) {
-			return resource.NewClient(ctx, src, h.clientOpts...)
+		h.open = func(ctx context.Context, src resource.Source) (registry.Registry, error) {
+			return registry.NewClient(ctx, src, h.clientOpts...)
 		}
 	}
 	switch {

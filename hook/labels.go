@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -26,7 +27,7 @@ func (f LabelerFunc) Labels(ctx context.Context, src resource.Source, image name
 
 // RegistryLabeler reads labels from the registry: the manifest and the
 // config blob, no layer.
-func RegistryLabeler(open resource.OpenFunc) Labeler {
+func RegistryLabeler(open registry.OpenFunc) Labeler {
 	return LabelerFunc(func(ctx context.Context, src resource.Source, image name.Digest) (map[string]string, error) {
 		reg, err := open(ctx, src)
 		if err != nil {
@@ -34,11 +35,11 @@ func RegistryLabeler(open resource.OpenFunc) Labeler {
 		}
 		img, err := reg.Image(image)
 		if err != nil {
-			return nil, resource.Explain(fmt.Sprintf("fetch %s", image), image.Repository, err)
+			return nil, registry.Explain(fmt.Sprintf("fetch %s", image), image.Repository, err)
 		}
 		cfg, err := img.ConfigFile()
 		if err != nil {
-			return nil, resource.Explain(fmt.Sprintf("read the config of %s", image), image.Repository, err)
+			return nil, registry.Explain(fmt.Sprintf("read the config of %s", image), image.Repository, err)
 		}
 		return cfg.Config.Labels, nil
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -95,7 +96,7 @@ func (h *Hook) Resolve(ctx context.Context, d Decision) (*Resolution, error) {
 		warnings = append(warnings, fmt.Sprintf("version %q had no digest: resolved tag %s to %s with one HEAD; pass versions from check to pin exactly what was tested", v.Tag, v.Tag, digest))
 		v.Digest = digest
 	}
-	ref, err := resource.ResolveReference(ctx, resource.InRequest{Source: d.Source, Params: d.Params, Version: v}, h.openCached)
+	ref, err := registry.ResolveReference(ctx, resource.InRequest{Source: d.Source, Params: d.Params, Version: v}, h.openCached)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +133,7 @@ func (h *Hook) Resolve(ctx context.Context, d Decision) (*Resolution, error) {
 
 // cloudAuth puts the step's cloud token in the resolution, with its expiry,
 // unless the nodes pull from that cloud with their own identity.
-func (h *Hook) cloudAuth(res *Resolution, src resource.Source, ep *resource.Endpoint) error {
+func (h *Hook) cloudAuth(res *Resolution, src resource.Source, ep *registry.Endpoint) error {
 	kind, nodes, option := "Amazon ECR", h.nodePulls.ecr, "NodesPullFromECR"
 	if src.ACR() {
 		kind, nodes, option = "Azure ACR", h.nodePulls.acr, "NodesPullFromACR"
@@ -205,7 +206,7 @@ func (h *Hook) resolveTag(ctx context.Context, src resource.Source, tag string) 
 		digest, found, err := reg.Digest(ref)
 		switch {
 		case err != nil:
-			err = resource.Explain(fmt.Sprintf("look up %s", ref), repo, err)
+			err = registry.Explain(fmt.Sprintf("look up %s", ref), repo, err)
 		case !found:
 			err = fmt.Errorf("look up %s: tag %s is not in %s", ref, tag, repo)
 		default:

@@ -15,7 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sirupsen/logrus"
 
-	"github.com/refimage/refimage/resource"
+	"github.com/refimage/refimage/registry"
 )
 
 // blobsDir holds layers as they download, until they are extracted; it is
@@ -55,7 +55,7 @@ type blobOpener func(ctx context.Context, digest v1.Hash, size, offset int64) (i
 // fetchAll downloads layers, at most jobs at a time, in order of need: the
 // first layers first. A layer already downloaded and verified (by an
 // earlier extraction) is not fetched again.
-func fetchAll(ctx context.Context, downloads []*download, jobs int, retry resource.RetryPolicy, log logrus.FieldLogger) {
+func fetchAll(ctx context.Context, downloads []*download, jobs int, retry registry.RetryPolicy, log logrus.FieldLogger) {
 	sem := make(chan struct{}, jobs)
 	for _, d := range downloads {
 		if d.done() {
@@ -83,7 +83,7 @@ const resumeProgress = 1 << 20
 // match its digest starts again from its first byte, as long as no byte of
 // it was applied (see corrupt). An attempt that received resumeProgress
 // bytes or more before it failed starts the retry count again.
-func (d *download) fetch(ctx context.Context, retry resource.RetryPolicy, log logrus.FieldLogger) error {
+func (d *download) fetch(ctx context.Context, retry registry.RetryPolicy, log logrus.FieldLogger) error {
 	f, err := os.OpenFile(d.path, os.O_RDWR, 0)
 	if err != nil {
 		return err

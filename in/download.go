@@ -13,6 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -96,7 +97,7 @@ func removeAll(p string) error {
 // metadata that label_regex and annotation_regex select, and the repository
 // the client resolved src to.
 func downloadFrom(ctx context.Context, src resource.Source, req resource.InRequest, dest string, o options) ([]resource.MetadataField, name.Repository, error) {
-	client, err := resource.NewClient(ctx, src, o.clientOptions(req.Params.Platform)...)
+	client, err := registry.NewClient(ctx, src, o.clientOptions(req.Params.Platform)...)
 	if err != nil {
 		return nil, name.Repository{}, err
 	}
@@ -140,7 +141,7 @@ func downloadFrom(ctx context.Context, src resource.Source, req resource.InReque
 		}, func() { _ = os.RemoveAll(filepath.Join(dest, "oci")) })
 	}
 	if err != nil {
-		return nil, name.Repository{}, resource.Explain(fmt.Sprintf("download %s", ref), ref.Repository, err)
+		return nil, name.Repository{}, registry.Explain(fmt.Sprintf("download %s", ref), ref.Repository, err)
 	}
 	fields, err := selectedMetadata(src, image)
 	return fields, client.Repository, err
@@ -158,10 +159,10 @@ func tagOf(repo name.Repository, v resource.Version) name.Tag {
 // explainFetch names the repository and digest when the manifest is gone,
 // and classifies other registry errors.
 func explainFetch(ref name.Digest, err error) error {
-	if resource.IsNotFound(err) {
-		return resource.DigestGone(ref)
+	if registry.IsNotFound(err) {
+		return registry.DigestGone(ref)
 	}
-	return resource.Explain(fmt.Sprintf("fetch %s", ref), ref.Repository, err)
+	return registry.Explain(fmt.Sprintf("fetch %s", ref), ref.Repository, err)
 }
 
 // selectedMetadata returns the labels and annotations the source's regexes

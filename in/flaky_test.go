@@ -18,6 +18,7 @@ import (
 	"github.com/refimage/refimage/in"
 	"github.com/refimage/refimage/internal/imagetest"
 	"github.com/refimage/refimage/internal/registrytest"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -31,7 +32,7 @@ var _ = Describe("a download through a flaky registry", Ordered, func() {
 		sizes   []int64
 		clean   int64 // blob bytes of a clean download
 		want    map[string]string
-		fast    = resource.RetryPolicy{Attempts: 4, Initial: time.Millisecond, MaxWait: time.Second, Sleep: func(time.Duration) {}}
+		fast    = registry.RetryPolicy{Attempts: 4, Initial: time.Millisecond, MaxWait: time.Second, Sleep: func(time.Duration) {}}
 		newRepo = func(p *registrytest.Proxy) string { return p.Repo("flaky/app") }
 	)
 	newProxy := func(opts ...registrytest.ProxyOption) *registrytest.Proxy {
@@ -47,7 +48,7 @@ var _ = Describe("a download through a flaky registry", Ordered, func() {
 	// do not wait.
 	inProcess := func(p *registrytest.Proxy, opts ...in.Option) (string, string, error) {
 		opts = append(opts, in.WithBlobRetryPolicy(fast),
-			in.WithClientOptions(resource.WithRetryPolicy(fast), resource.WithStallTimeout(time.Second)))
+			in.WithClientOptions(registry.WithRetryPolicy(fast), registry.WithStallTimeout(time.Second)))
 		return extractInProcess(newRepo(p), digest, opts...)
 	}
 	cutEveryLayer := func(p *registrytest.Proxy) {
@@ -149,7 +150,7 @@ var _ = Describe("a download through a flaky registry", Ordered, func() {
 		})
 		download := func(p *registrytest.Proxy) error {
 			_, _, err := extractInProcess(p.Repo("flaky/big"), bigDigest, in.WithBlobRetryPolicy(fast),
-				in.WithClientOptions(resource.WithRetryPolicy(fast)))
+				in.WithClientOptions(registry.WithRetryPolicy(fast)))
 			return err
 		}
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -17,8 +18,8 @@ type options struct {
 	log      logrus.FieldLogger
 	progress io.Writer
 	k8s      bool
-	client   []resource.Option
-	retry    resource.RetryPolicy
+	client   []registry.Option
+	retry    registry.RetryPolicy
 	jobs     int
 	// For specs: noSkip writes every layer's files in full; spoolsFirst
 	// applies a layer only once the tar streams that may be on disk with
@@ -48,14 +49,14 @@ func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = w
 // makes reference-only the default mode.
 func InKubernetesPod(yes bool) Option { return func(o *options) { o.k8s = yes } }
 
-// WithClientOptions passes options to resource.NewClient (transport, retry policy).
-func WithClientOptions(opts ...resource.Option) Option {
+// WithClientOptions passes options to registry.NewClient (transport, retry policy).
+func WithClientOptions(opts ...registry.Option) Option {
 	return func(o *options) { o.client = append(o.client, opts...) }
 }
 
 // WithBlobRetryPolicy bounds how often a layer download that broke off or
-// failed verification is started again (default resource.DefaultRetryPolicy).
-func WithBlobRetryPolicy(p resource.RetryPolicy) Option { return func(o *options) { o.retry = p } }
+// failed verification is started again (default registry.DefaultRetryPolicy()).
+func WithBlobRetryPolicy(p registry.RetryPolicy) Option { return func(o *options) { o.retry = p } }
 
 // WithJobs bounds the layers downloaded at once (default 3).
 func WithJobs(n int) Option {
@@ -69,7 +70,7 @@ func WithJobs(n int) Option {
 // Run answers an in request by writing into dest, which it creates if
 // needed, and returns the version it was given with its metadata.
 func Run(ctx context.Context, req resource.InRequest, dest string, opts ...Option) (resource.VersionResponse, error) {
-	o := options{log: logrus.New(), retry: resource.DefaultRetryPolicy, jobs: 3}
+	o := options{log: logrus.New(), retry: registry.DefaultRetryPolicy(), jobs: 3}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -94,10 +95,10 @@ func Run(ctx context.Context, req resource.InRequest, dest string, opts ...Optio
 	return fullDownload(ctx, req, dest, o)
 }
 
-// referenceOnly writes what resource.ResolveReference computed, which is
+// referenceOnly writes what registry.ResolveReference computed, which is
 // also what the runtime hook hands a task without running in at all.
 func referenceOnly(ctx context.Context, req resource.InRequest, dest string, o options) (resource.VersionResponse, error) {
-	ref, err := resource.ResolveReference(ctx, req, o.open)
+	ref, err := registry.ResolveReference(ctx, req, o.open)
 	if err != nil {
 		return resource.VersionResponse{}, err
 	}
@@ -111,12 +112,12 @@ func referenceOnly(ctx context.Context, req resource.InRequest, dest string, o o
 	return ref.Response, nil
 }
 
-func (o options) open(ctx context.Context, src resource.Source) (resource.Registry, error) {
-	return resource.NewClient(ctx, src, o.clientOptions(nil)...)
+func (o options) open(ctx context.Context, src resource.Source) (registry.Registry, error) {
+	return registry.NewClient(ctx, src, o.clientOptions(nil)...)
 }
 
-func (o options) clientOptions(platform *resource.Platform) []resource.Option {
-	opts := []resource.Option{resource.WithWarnings(o.log.Warnf), resource.WithPlatform(platform)}
+func (o options) clientOptions(platform *resource.Platform) []registry.Option {
+	opts := []registry.Option{registry.WithWarnings(o.log.Warnf), registry.WithPlatform(platform)}
 	return append(opts, o.client...)
 }
 

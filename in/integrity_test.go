@@ -18,6 +18,7 @@ import (
 
 	"github.com/refimage/refimage/in"
 	"github.com/refimage/refimage/internal/imagetest"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -33,8 +34,8 @@ var _ = Describe("integrity of a full download", func() {
 		logs     *bytes.Buffer
 		slept    []time.Duration
 	)
-	noWait := func() resource.RetryPolicy {
-		return resource.RetryPolicy{Attempts: 3, Initial: time.Second, MaxWait: 4 * time.Second, Sleep: func(d time.Duration) { slept = append(slept, d) }}
+	noWait := func() registry.RetryPolicy {
+		return registry.RetryPolicy{Attempts: 3, Initial: time.Second, MaxWait: 4 * time.Second, Sleep: func(d time.Duration) { slept = append(slept, d) }}
 	}
 	run := func(ctx context.Context, format string) (resource.VersionResponse, error) {
 		log := logrus.New()
@@ -44,7 +45,7 @@ var _ = Describe("integrity of a full download", func() {
 			Params:  resource.GetParams{FetchArtifact: &yes, Format: format},
 			Version: resource.Version{Tag: "latest", Digest: digest}}
 		return in.Run(ctx, req, dest, in.WithLogger(log), in.WithBlobRetryPolicy(noWait()),
-			in.WithClientOptions(resource.WithRetryPolicy(noWait())))
+			in.WithClientOptions(registry.WithRetryPolicy(noWait())))
 	}
 
 	BeforeEach(func() {

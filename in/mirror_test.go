@@ -15,6 +15,7 @@ import (
 
 	"github.com/refimage/refimage/in"
 	"github.com/refimage/refimage/internal/imagetest"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -53,7 +54,7 @@ var _ = Describe("registry_mirror in a full download", func() {
 			Source:  resource.Source{Repository: "app", RegistryMirror: &resource.RegistryMirror{Host: mirror.host()}},
 			Params:  resource.GetParams{FetchArtifact: &yes},
 			Version: resource.Version{Tag: "latest", Digest: digest},
-		}, dest, in.WithLogger(log), in.WithClientOptions(resource.WithTransport(toOrigin{host: origin.host()})))
+		}, dest, in.WithLogger(log), in.WithClientOptions(registry.WithTransport(toOrigin{host: origin.host()})))
 		return dest, err
 	}
 	run := func() (string, error) { return runCtx(context.Background()) }

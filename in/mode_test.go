@@ -13,6 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/refimage/refimage/internal/imagetest"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -195,10 +196,10 @@ var _ = Describe("reference only", func() {
 		}), "the manifest and the config, once each, and no layer")
 	})
 
-	It("writes exactly what resource.ResolveReference computes, as the hook does", func() {
+	It("writes exactly what registry.ResolveReference computes, as the hook does", func() {
 		req := resource.InRequest{Source: resource.Source{Repository: repo, LabelRegex: "team"}, Version: resource.Version{Tag: "1.0", Digest: digest}}
-		ref, err := resource.ResolveReference(context.Background(), req, func(ctx context.Context, src resource.Source) (resource.Registry, error) {
-			return resource.NewClient(ctx, src)
+		ref, err := registry.ResolveReference(context.Background(), req, func(ctx context.Context, src resource.Source) (registry.Registry, error) {
+			return registry.NewClient(ctx, src)
 		})
 		Expect(err).NotTo(HaveOccurred())
 

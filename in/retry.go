@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/sirupsen/logrus"
 
-	"github.com/refimage/refimage/resource"
+	"github.com/refimage/refimage/registry"
 )
 
 // retrying runs attempt until it succeeds, a bounded number of times with
@@ -22,7 +22,7 @@ import (
 // starts the count and the backoff again, so a link that breaks often but
 // keeps delivering completes; resumesPerAttempt times the policy's attempts
 // bound the whole.
-func retrying(ctx context.Context, p resource.RetryPolicy, log logrus.FieldLogger, what string, attempt func() error, reset func()) error {
+func retrying(ctx context.Context, p registry.RetryPolicy, log logrus.FieldLogger, what string, attempt func() error, reset func()) error {
 	wait := p.Initial
 	for n, total := 1, 1; ; n, total = n+1, total+1 {
 		err := attempt()
@@ -36,7 +36,7 @@ func retrying(ctx context.Context, p resource.RetryPolicy, log logrus.FieldLogge
 			n, wait = 0, p.Initial
 			err = prog.err
 		}
-		if ctx.Err() != nil || n >= p.Attempts || errors.As(err, &terr) || errors.As(err, &final) || resource.Exhausted(err) {
+		if ctx.Err() != nil || n >= p.Attempts || errors.As(err, &terr) || errors.As(err, &final) || registry.Exhausted(err) {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		if n == 0 {

@@ -15,6 +15,7 @@ import (
 	"github.com/refimage/refimage/internal/imagetest"
 	"github.com/refimage/refimage/internal/registrytest"
 	"github.com/refimage/refimage/out"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -67,7 +68,7 @@ func BenchmarkPushLarge(b *testing.B) {
 				Params: resource.PutParams{Image: "oci"},
 			}
 			start := time.Now()
-			if _, err := out.Run(context.Background(), req, dir, out.WithLogger(quiet), out.WithClientOptions(resource.WithTransport(rec))); err != nil {
+			if _, err := out.Run(context.Background(), req, dir, out.WithLogger(quiet), out.WithClientOptions(registry.WithTransport(rec))); err != nil {
 				b.Fatal(err)
 			}
 			return time.Since(start), rec.uploaded.Load()

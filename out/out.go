@@ -11,12 +11,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sirupsen/logrus"
 
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
 type options struct {
 	log    logrus.FieldLogger
-	client []resource.Option
+	client []registry.Option
 }
 
 // Option configures Run.
@@ -26,9 +27,9 @@ type Option func(*options)
 // binary).
 func WithLogger(l logrus.FieldLogger) Option { return func(o *options) { o.log = l } }
 
-// WithClientOptions passes options to resource.NewClient (transport, retry
+// WithClientOptions passes options to registry.NewClient (transport, retry
 // policy, concurrency).
-func WithClientOptions(opts ...resource.Option) Option {
+func WithClientOptions(opts ...registry.Option) Option {
 	return func(o *options) { o.client = append(o.client, opts...) }
 }
 
@@ -60,8 +61,8 @@ func Run(ctx context.Context, req resource.OutRequest, srcDir string, opts ...Op
 	}
 	defer img.Close()
 
-	clientOpts := append([]resource.Option{resource.ForPush(), resource.WithWarnings(o.log.Warnf)}, o.client...)
-	client, err := resource.NewClient(ctx, req.Source, clientOpts...)
+	clientOpts := append([]registry.Option{registry.ForPush(), registry.WithWarnings(o.log.Warnf)}, o.client...)
+	client, err := registry.NewClient(ctx, req.Source, clientOpts...)
 	if err != nil {
 		return resource.VersionResponse{}, err
 	}
@@ -105,9 +106,9 @@ func silent() logrus.FieldLogger {
 
 // listTags lists the repository's tags; a repository that does not exist
 // yet has none.
-func listTags(client *resource.Client, anonymous bool) ([]string, error) {
+func listTags(client *registry.Client, anonymous bool) ([]string, error) {
 	tags, err := remote.List(client.Repository, client.Remote...)
-	if resource.IsNotFound(err) {
+	if registry.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {

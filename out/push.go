@@ -13,13 +13,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sirupsen/logrus"
 
-	"github.com/refimage/refimage/resource"
+	"github.com/refimage/refimage/registry"
 )
 
 // push uploads a's blobs (concurrently, skipping those the repository has
 // and mounting those its base repository has), then its manifest by digest,
 // then each tag. On failure it says which tags were and were not pushed.
-func push(ctx context.Context, client *resource.Client, a *artifact, tags []string, anonymous bool, log logrus.FieldLogger) error {
+func push(ctx context.Context, client *registry.Client, a *artifact, tags []string, anonymous bool, log logrus.FieldLogger) error {
 	repo := client.Repository
 	pusher, err := remote.NewPusher(client.Remote...)
 	if err != nil {
@@ -46,12 +46,12 @@ func push(ctx context.Context, client *resource.Client, a *artifact, tags []stri
 	return nil
 }
 
-// explain classifies err as resource.Explain does, and adds what only a
+// explain classifies err as registry.Explain does, and adds what only a
 // push can mean: a 401 without credentials asks for some, and a blob the
 // registry finds corrupt comes from a corrupt image on disk.
 func explain(op string, repo name.Repository, anonymous bool, err error) error {
-	err = resource.Explain(op, repo, err)
-	var rerr *resource.RegistryError
+	err = registry.Explain(op, repo, err)
+	var rerr *registry.RegistryError
 	if !errors.As(err, &rerr) {
 		return err
 	}

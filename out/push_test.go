@@ -19,6 +19,7 @@ import (
 	"github.com/refimage/refimage/internal/imagetest"
 	"github.com/refimage/refimage/internal/registrytest"
 	"github.com/refimage/refimage/out"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -35,7 +36,7 @@ func decodeSource(src map[string]any) resource.Source {
 func runInProcess(reg *registrytest.Registry, dir string, src map[string]any, params resource.PutParams) (resource.VersionResponse, *recordingTransport, error) {
 	rec := &recordingTransport{inner: reg.Transport()}
 	req := resource.OutRequest{Source: decodeSource(src), Params: params}
-	resp, err := out.Run(context.Background(), req, dir, out.WithClientOptions(resource.WithTransport(rec)))
+	resp, err := out.Run(context.Background(), req, dir, out.WithClientOptions(registry.WithTransport(rec)))
 	return resp, rec, err
 }
 

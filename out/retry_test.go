@@ -11,6 +11,7 @@ import (
 
 	"github.com/refimage/refimage/internal/registrytest"
 	"github.com/refimage/refimage/out"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -26,7 +27,7 @@ var _ = Describe("retries of a push", func() {
 		slept []time.Duration
 	)
 	const attempts = 3
-	policy := resource.RetryPolicy{Attempts: attempts, Initial: time.Second, MaxWait: time.Minute, Sleep: func(d time.Duration) {
+	policy := registry.RetryPolicy{Attempts: attempts, Initial: time.Second, MaxWait: time.Minute, Sleep: func(d time.Duration) {
 		mu.Lock()
 		defer mu.Unlock()
 		slept = append(slept, d)
@@ -37,9 +38,9 @@ var _ = Describe("retries of a push", func() {
 	})
 	// One upload at a time: the first that fails ends the push, so the
 	// counts are those of one request.
-	push := func(opts ...resource.Option) error {
+	push := func(opts ...registry.Option) error {
 		req := resource.OutRequest{Source: decodeSource(proxy.Source(repo)), Params: resource.PutParams{Image: "image.tar", Version: "1.0.0"}}
-		_, err := out.Run(context.Background(), req, dir, out.WithClientOptions(append([]resource.Option{resource.WithRetryPolicy(policy), resource.WithJobs(1)}, opts...)...))
+		_, err := out.Run(context.Background(), req, dir, out.WithClientOptions(append([]registry.Option{registry.WithRetryPolicy(policy), registry.WithJobs(1)}, opts...)...))
 		return err
 	}
 
@@ -75,7 +76,7 @@ var _ = Describe("retries of a push", func() {
 	It("abandons an upload the registry stops taking, and says it stalled", func() {
 		proxy.Fail(registrytest.Fault{Kind: registrytest.StallRequest, Method: http.MethodPatch, PathContains: "/blobs/uploads/"})
 		done := make(chan error, 1)
-		go func() { done <- push(resource.WithStallTimeout(time.Second)) }()
+		go func() { done <- push(registry.WithStallTimeout(time.Second)) }()
 		var err error
 		Eventually(done, 2*time.Minute).Should(Receive(&err))
 		Expect(err).To(MatchError(And(ContainSubstring("PATCH"), ContainSubstring("stalled: no byte moved for 1s"))))
@@ -90,7 +91,7 @@ var _ = Describe("the out binary against a registry that answers 503 to every ma
 		proxy.Fail(registrytest.Fault{Method: http.MethodPut, PathContains: "/manifests/", Status: http.StatusServiceUnavailable})
 		r := runOut(dir, map[string]any{"source": proxy.Source(repo), "params": map[string]any{"image": "image.tar", "version": "1.0.0"}})
 		expectFailure(r, "503")
-		Expect(proxy.Counts().ManifestPUT).To(Equal(resource.DefaultRetryPolicy.Attempts))
-		Expect(resource.DefaultRetryPolicy.Attempts).To(Equal(4))
+		Expect(proxy.Counts().ManifestPUT).To(Equal(registry.DefaultRetryPolicy().Attempts))
+		Expect(registry.DefaultRetryPolicy().Attempts).To(Equal(4))
 	})
 })

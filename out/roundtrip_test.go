@@ -16,6 +16,7 @@ import (
 
 	"github.com/refimage/refimage/internal/imagetest"
 	"github.com/refimage/refimage/internal/registrytest"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -50,8 +51,8 @@ var _ = Describe("out, then in", func() {
 
 			It("resolves the printed version in reference mode", func() {
 				req := resource.InRequest{Source: decodeSource(src), Version: resp.Version}
-				ref, err := resource.ResolveReference(context.Background(), req, func(ctx context.Context, s resource.Source) (resource.Registry, error) {
-					return resource.NewClient(ctx, s)
+				ref, err := registry.ResolveReference(context.Background(), req, func(ctx context.Context, s resource.Source) (registry.Registry, error) {
+					return registry.NewClient(ctx, s)
 				})
 				Expect(err).NotTo(HaveOccurred())
 				Expect(ref.Response.Version).To(Equal(resp.Version))

@@ -80,7 +80,8 @@ func (c CloudCredentials) firstAzure() string {
 	return ""
 }
 
-func (c CloudCredentials) firstSet() string {
+// FirstSet names the first cloud field that is set (its JSON name), or "".
+func (c CloudCredentials) FirstSet() string {
 	if f := c.firstAWS(); f != "" {
 		return f
 	}
@@ -149,7 +150,7 @@ func (s Source) validateACR() error {
 	case c.AzureEnvironment != "" && c.AzureEnvironment != AzurePublic && c.AzureEnvironment != AzureGovernment && c.AzureEnvironment != AzureChina:
 		return fieldErrorf("source.azure_environment", "%q is not an Azure cloud: use AzurePublic, AzureGovernment or AzureChina, or remove it to detect the cloud from the registry host", c.AzureEnvironment)
 	}
-	if repo, _ := s.repository(); repo.RegistryStr() == "index.docker.io" {
+	if repo, _ := s.ParseRepository(); repo.RegistryStr() == "index.docker.io" {
 		return fieldErrorf("source.repository", "%q names no registry host, but azure_acr needs one: write <registry>.azurecr.io/<name>", s.Repository)
 	}
 	return nil

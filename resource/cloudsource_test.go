@@ -13,6 +13,7 @@ import (
 
 	"github.com/refimage/refimage/internal/imagetest"
 	"github.com/refimage/refimage/internal/registrytest"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -86,7 +87,7 @@ var _ = Describe("cloud sources", func() {
 
 	It("says a plain client cannot reach a cloud registry", func() {
 		src := resource.Source{Repository: "app", CloudCredentials: resource.CloudCredentials{AWSRegion: "eu-west-1"}}
-		_, err := resource.NewClient(context.Background(), src)
+		_, err := registry.NewClient(context.Background(), src)
 		Expect(err).To(MatchError(ContainSubstring("source.aws_region: Amazon ECR and Azure ACR need the cloud resolver")))
 	})
 
@@ -106,12 +107,12 @@ var _ = Describe("cloud sources", func() {
 			Expect(err).NotTo(HaveOccurred())
 			repo, err := name.NewRepository(reg.Repo("team/app"))
 			Expect(err).NotTo(HaveOccurred())
-			fake = &fakeResolver{ep: resource.Endpoint{Repository: repo, Auth: &authn.Basic{Username: "AWS", Password: "ecr-token"}, Expires: time.Unix(1e9, 0)}}
+			fake = &fakeResolver{ep: registry.Endpoint{Repository: repo, Auth: &authn.Basic{Username: "AWS", Password: "ecr-token"}, Expires: time.Unix(1e9, 0)}}
 			src = resource.Source{Repository: "team/app", CloudCredentials: resource.CloudCredentials{AWSRegion: "eu-west-1"}}
 		})
 
 		It("gives NewClient the repository and credentials, once, with the client's transport", func() {
-			client, err := resource.NewClient(context.Background(), src, resource.WithResolver(fake))
+			client, err := registry.NewClient(context.Background(), src, registry.WithResolver(fake))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(fake.calls).To(Equal(1))
 			Expect(fake.base).NotTo(BeNil())
@@ -123,9 +124,9 @@ var _ = Describe("cloud sources", func() {
 		})
 
 		It("makes ResolveReference write the resolved repository, as registry-image writes an ECR one", func() {
-			ref, err := resource.ResolveReference(context.Background(), resource.InRequest{Source: src, Version: resource.Version{Tag: "1", Digest: digest}},
-				func(ctx context.Context, s resource.Source) (resource.Registry, error) {
-					return resource.NewClient(ctx, s, resource.WithResolver(fake))
+			ref, err := registry.ResolveReference(context.Background(), resource.InRequest{Source: src, Version: resource.Version{Tag: "1", Digest: digest}},
+				func(ctx context.Context, s resource.Source) (registry.Registry, error) {
+					return registry.NewClient(ctx, s, registry.WithResolver(fake))
 				})
 			Expect(err).NotTo(HaveOccurred())
 			Expect(ref.Files[0]).To(Equal(resource.File{Name: "repository", Data: []byte(reg.Repo("team/app"))}))
@@ -137,34 +138,34 @@ var _ = Describe("cloud sources", func() {
 		})
 
 		It("refuses a registry that cannot name the ECR host it resolved to", func() {
-			_, err := resource.ResolveReference(context.Background(), resource.InRequest{Source: src, Version: resource.Version{Digest: digest}},
-				func(ctx context.Context, s resource.Source) (resource.Registry, error) {
-					c, err := resource.NewClient(ctx, s, resource.WithResolver(fake))
+			_, err := registry.ResolveReference(context.Background(), resource.InRequest{Source: src, Version: resource.Version{Digest: digest}},
+				func(ctx context.Context, s resource.Source) (registry.Registry, error) {
+					c, err := registry.NewClient(ctx, s, registry.WithResolver(fake))
 					return registryOnly{c}, err
 				})
 			Expect(err).To(MatchError(ContainSubstring("does not say which ECR host it resolved to")))
 		})
 
 		It("returns the resolver's error as it is", func() {
-			fake.err = &resource.RegistryError{Op: "get an ECR token", Err: context.DeadlineExceeded}
-			_, err := resource.NewClient(context.Background(), src, resource.WithResolver(fake))
+			fake.err = &registry.RegistryError{Op: "get an ECR token", Err: context.DeadlineExceeded}
+			_, err := registry.NewClient(context.Background(), src, registry.WithResolver(fake))
 			Expect(err).To(MatchError(fake.err))
 		})
 	})
 })
 
 type fakeResolver struct {
-	ep    resource.Endpoint
+	ep    registry.Endpoint
 	err   error
 	calls int
 	base  http.RoundTripper
 }
 
-func (f *fakeResolver) Resolve(_ context.Context, _ resource.Source, base http.RoundTripper) (resource.Endpoint, error) {
+func (f *fakeResolver) Resolve(_ context.Context, _ resource.Source, base http.RoundTripper) (registry.Endpoint, error) {
 	f.calls++
 	f.base = base
 	return f.ep, f.err
 }
 
 // registryOnly hides *Client's Endpoint method.
-type registryOnly struct{ resource.Registry }
+type registryOnly struct{ registry.Registry }

@@ -1,13 +1,13 @@
-// Package resource holds what every refimage action shares: the Concourse
-// protocol types and their strict decoding, the source fields with their
-// defaults, the one place that turns a source into a configured registry
-// client (auth, TLS roots, retries, platform, mirror), and the classification
-// of registry errors into messages a pipeline author can act on.
+// Package resource is the Concourse resource protocol as refimage speaks it:
+// the check, in and out requests and responses, their strict decoding
+// (unknown fields and type errors name the field as the request spells
+// it), the source and params with their defaults and validation (cloud
+// fields included), the choice between in's reference-only mode and a full
+// download, and the files and metadata every mode of in writes.
 //
-// How a source becomes a repository and credentials is a Resolver: the
-// default parses the repository and uses the username and password; the
-// cloud subpackage's speaks to Amazon ECR and Azure ACR.
+// It does no I/O: talking to registries is package registry's job, which
+// imports this one and never the other way round.
 //
-// It imports only the standard library, go-containerregistry and semver, so
-// that anything linking it (the runtime hook in particular) stays small.
+// It imports only the standard library, go-containerregistry's name and v1
+// types and semver, so that anything linking it stays small.
 package resource

@@ -45,7 +45,7 @@ type Source struct {
 	// ignore it, as registry-image does outside put, and out refuses it with
 	// a clear message, since Notary v1 signing is out of scope.
 	ContentTrust json.RawMessage `json:"content_trust,omitempty"`
-	// Amazon ECR and Azure ACR, which need resource.WithResolver with the
+	// Amazon ECR and Azure ACR, which need registry.WithResolver with the
 	// cloud subpackage's resolver.
 	CloudCredentials
 }
@@ -93,7 +93,7 @@ func (s Source) Validate() error {
 	if s.Repository == "" {
 		return fieldErrorf("source.repository", "it is required: set it to the image's repository, e.g. registry.example.com/team/app")
 	}
-	if _, err := s.repository(); err != nil {
+	if _, err := s.ParseRepository(); err != nil {
 		return fieldErrorf("source.repository", "%q is not a repository name (%v): use host[:port]/path without tag or digest", s.Repository, err)
 	}
 	if s.Tag != "" {
@@ -231,7 +231,9 @@ func (s Source) PlatformOr(override *Platform) Platform {
 	return p
 }
 
-func (s Source) repository() (name.Repository, error) {
+// ParseRepository parses the repository name, as insecure when the source
+// says so.
+func (s Source) ParseRepository() (name.Repository, error) {
 	var opts []name.Option
 	if s.Insecure {
 		opts = append(opts, name.Insecure)
@@ -246,7 +248,7 @@ func (s Source) Mirror() (Source, bool, error) {
 	if s.RegistryMirror == nil {
 		return Source{}, false, nil
 	}
-	repo, err := s.repository()
+	repo, err := s.ParseRepository()
 	if err != nil {
 		return Source{}, false, fmt.Errorf("parse repository %q: %w", s.Repository, err)
 	}
@@ -261,4 +263,15 @@ func (s Source) Mirror() (Source, bool, error) {
 	mirror.Credentials = s.RegistryMirror.Credentials
 	mirror.RegistryMirror = nil
 	return mirror, true, nil
+}
+
+// Shown is the source as in's files and metadata name it: an ECR source's
+// bare repository becomes the full name on the registry it resolved to, as
+// registry-image writes it; any other source is unchanged (a digest found
+// on a mirror is still written under the source's repository).
+func (s Source) Shown(resolved name.Repository) Source {
+	if s.ECR() {
+		s.Repository = resolved.Name()
+	}
+	return s
 }

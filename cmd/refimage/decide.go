@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/refimage/refimage/hook"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -45,7 +46,7 @@ func newDecider(types []hook.ResourceType, labels bool) *decider {
 	labelled := hook.LabelerFunc(func(context.Context, resource.Source, name.Digest) (map[string]string, error) {
 		return map[string]string{hook.ProducesLabel: hook.ProducesRegistryImage}, nil
 	})
-	refuse := func(context.Context, resource.Source) (resource.Registry, error) { return nil, errNotLookedUp }
+	refuse := func(context.Context, resource.Source) (registry.Registry, error) { return nil, errNotLookedUp }
 	pinned := make([]hook.ResourceType, len(types))
 	for i, t := range types {
 		if t.Version == nil || t.Version.Digest == "" {

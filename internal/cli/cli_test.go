@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/refimage/refimage/internal/cli"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -66,7 +67,7 @@ var _ = Describe("Run", func() {
 			// any request leaves; the static one would refuse the source.
 			cancelled, cancel := context.WithCancel(ctx)
 			cancel()
-			_, err := resource.NewClient(cancelled, resource.Source{Repository: "app", CloudCredentials: resource.CloudCredentials{AWSRegion: "eu-west-1"}}, opts...)
+			_, err := registry.NewClient(cancelled, resource.Source{Repository: "app", CloudCredentials: resource.CloudCredentials{AWSRegion: "eu-west-1"}}, opts...)
 			Expect(err).To(MatchError(ContainSubstring("get an ECR token in eu-west-1")))
 			Expect(err).To(MatchError(context.Canceled))
 			return []string{}, nil

@@ -15,18 +15,23 @@ import (
 
 const module = "github.com/refimage/refimage"
 
-// cloudSDKs are linked only by resource/cloud and what wires it in
+// cloudSDKs are linked only by registry/cloud and what wires it in
 // (internal/cli, cmd/*): a runtime that links the hook, or a library user
-// of resource, does not link them unless it passes cloud's resolver.
-var cloudSDKs = []string{"github.com/aws/", "github.com/Azure/", "github.com/AzureAD/", module + "/resource/cloud"}
+// of registry, does not link them unless it passes cloud's resolver.
+var cloudSDKs = []string{"github.com/aws/", "github.com/Azure/", "github.com/AzureAD/", module + "/registry/cloud"}
 
 // forbidden maps a package to the import path prefixes it must not reach,
 // directly or through its dependencies.
 var forbidden = map[string][]string{
-	"resource/cloud": {module + "/check", module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/",
+	"registry/cloud": {module + "/check", module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/",
 		"github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
-	"resource": {module + "/check", module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd",
+	"registry": {module + "/check", module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd",
 		"k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
+	// The protocol package does no I/O: it must not reach the registry
+	// client, whose transports and retries are another job.
+	"resource": {module + "/registry", module + "/check", module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd",
+		"k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin",
+		"github.com/google/go-containerregistry/pkg/v1/remote", "net/http"},
 	"check":        {module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
 	"in":           {module + "/check", module + "/out", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/"},
 	"out":          {module + "/check", module + "/in", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/"},
@@ -36,7 +41,7 @@ var forbidden = map[string][]string{
 }
 
 func init() {
-	for _, pkg := range []string{"resource", "check", "in", "out", "hook", "hook/kube"} {
+	for _, pkg := range []string{"resource", "registry", "check", "in", "out", "hook", "hook/kube"} {
 		forbidden[pkg] = append(forbidden[pkg], cloudSDKs...)
 	}
 }

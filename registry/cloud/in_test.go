@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/refimage/refimage/in"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -22,7 +23,7 @@ var _ = Describe("in from Amazon ECR", func() {
 			req := resource.InRequest{Source: w.source(nil), Params: resource.GetParams{FetchArtifact: &fetch},
 				Version: resource.Version{Tag: "1.0.0", Digest: w.digest}}
 			resp, err := in.Run(context.Background(), req, dest,
-				in.WithClientOptions(resource.WithResolver(w.resolver()), resource.WithTransport(w.routes)))
+				in.WithClientOptions(registry.WithResolver(w.resolver()), registry.WithTransport(w.routes)))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(os.ReadFile(filepath.Join(dest, "repository"))).To(BeEquivalentTo(w.registryHost + "/team/app"))
 			Expect(resp.Metadata[0]).To(Equal(resource.MetadataField{Name: "repository", Value: w.registryHost + "/team/app"}))

@@ -1,4 +1,4 @@
-package resource_test
+package registry_test
 
 import (
 	"errors"
@@ -9,19 +9,19 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/refimage/refimage/resource"
+	"github.com/refimage/refimage/registry"
 )
 
 var _ = Describe("Explain", func() {
 	var server *httptest.Server
 	BeforeEach(func() {
-		server = httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+		server = httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
 		DeferCleanup(server.Close)
 	})
 
@@ -30,7 +30,7 @@ var _ = Describe("Explain", func() {
 		Expect(err).NotTo(HaveOccurred())
 		_, err = remote.Get(ref)
 		Expect(err).To(HaveOccurred())
-		return ref.Context(), resource.Explain("fetch app:missing", ref.Context(), err)
+		return ref.Context(), registry.Explain("fetch app:missing", ref.Context(), err)
 	}
 
 	It("keeps the registry's 404 in the chain, for errors.As and IsNotFound", func() {
@@ -38,8 +38,8 @@ var _ = Describe("Explain", func() {
 		var terr *transport.Error
 		Expect(errors.As(err, &terr)).To(BeTrue(), "%v", err)
 		Expect(terr.StatusCode).To(Equal(http.StatusNotFound))
-		Expect(resource.IsNotFound(err)).To(BeTrue())
-		var rerr *resource.RegistryError
+		Expect(registry.IsNotFound(err)).To(BeTrue())
+		var rerr *registry.RegistryError
 		Expect(errors.As(err, &rerr)).To(BeTrue())
 		Expect(rerr.Status).To(Equal(http.StatusNotFound))
 		Expect(err.Error()).To(HavePrefix("fetch app:missing: GET /v2/app/manifests/missing: 404 Not Found (NAME_UNKNOWN"))
@@ -49,9 +49,9 @@ var _ = Describe("Explain", func() {
 
 	It("keeps the cause when the explained error is wrapped again", func() {
 		_, err := fetchMissing()
-		wrapped := resource.Explain("fetch again", name.Repository{}, err)
+		wrapped := registry.Explain("fetch again", name.Repository{}, err)
 		Expect(wrapped).To(BeIdenticalTo(err), "an explained error is not explained twice")
-		Expect(resource.IsNotFound(errors.Join(errors.New("in"), wrapped))).To(BeTrue())
+		Expect(registry.IsNotFound(errors.Join(errors.New("in"), wrapped))).To(BeTrue())
 	})
 
 	It("shows a transport error in one line without the request's query, where tokens may live, and keeps it", func() {
@@ -68,7 +68,7 @@ var _ = Describe("Explain", func() {
 		defer resp.Body.Close()
 		cause := transport.CheckError(resp, http.StatusOK)
 
-		err = resource.Explain("fetch a blob", repo, cause)
+		err = registry.Explain("fetch a blob", repo, cause)
 		Expect(err.Error()).NotTo(ContainSubstring("s3cr3t-tok"))
 		Expect(err.Error()).To(ContainSubstring("GET /v2/app/blobs/sha256:a: 403 Forbidden"))
 		var terr *transport.Error

@@ -1,4 +1,4 @@
-package resource
+package registry
 
 import (
 	"context"
@@ -28,8 +28,12 @@ type RetryPolicy struct {
 	Sleep func(time.Duration)
 }
 
-// DefaultRetryPolicy tries four times over about seven seconds.
-var DefaultRetryPolicy = RetryPolicy{Attempts: 4, Initial: time.Second, MaxWait: 30 * time.Second}
+// DefaultRetryPolicy tries four times over about seven seconds. It is a
+// function, not a variable, so that no caller can change every client's
+// policy at once; pass WithRetryPolicy to change one client's.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{Attempts: 4, Initial: time.Second, MaxWait: 30 * time.Second}
+}
 
 type retryTransport struct {
 	inner  http.RoundTripper

@@ -10,11 +10,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
-// Resolver is a resource.Resolver for Amazon ECR and Azure ACR sources;
-// any other source goes to resource.StaticResolver. It keeps each token
+// Resolver is a registry.Resolver for Amazon ECR and Azure ACR sources;
+// any other source goes to registry.StaticResolver. It keeps each token
 // until shortly before it expires, so one Resolver serves a step, or a
 // runtime hook's lifetime, with one token exchange per source. It is safe
 // for concurrent use.
@@ -22,7 +23,7 @@ type Resolver struct {
 	o options
 
 	mu     sync.Mutex
-	tokens map[[32]byte]resource.Endpoint
+	tokens map[[32]byte]registry.Endpoint
 }
 
 type options struct {
@@ -64,20 +65,20 @@ func NewResolver(opts ...Option) *Resolver {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &Resolver{o: o, tokens: map[[32]byte]resource.Endpoint{}}
+	return &Resolver{o: o, tokens: map[[32]byte]registry.Endpoint{}}
 }
 
 // freshFor is how long a kept token must still be valid to be reused: a
 // step that starts with it must be able to finish.
 const freshFor = 15 * time.Minute
 
-// Resolve implements resource.Resolver. Azure's requests (the managed
+// Resolve implements registry.Resolver. Azure's requests (the managed
 // identity endpoint, the ACR token exchange) go through base, the transport
 // the registry requests use, so that ca_certs apply to the exchange with the
 // registry; the AWS SDK keeps its own client (see WithAWSLoadOptions).
-func (r *Resolver) Resolve(ctx context.Context, src resource.Source, base http.RoundTripper) (resource.Endpoint, error) {
+func (r *Resolver) Resolve(ctx context.Context, src resource.Source, base http.RoundTripper) (registry.Endpoint, error) {
 	if !src.ECR() && !src.ACR() {
-		return resource.StaticResolver{}.Resolve(ctx, src, base)
+		return registry.StaticResolver{}.Resolve(ctx, src, base)
 	}
 	key := tokenKey(src)
 	r.mu.Lock()
@@ -93,7 +94,7 @@ func (r *Resolver) Resolve(ctx context.Context, src resource.Source, base http.R
 		ep, err = r.acr(ctx, src, base)
 	}
 	if err != nil {
-		return resource.Endpoint{}, err
+		return registry.Endpoint{}, err
 	}
 	if !ep.Expires.IsZero() {
 		r.mu.Lock()

@@ -1,4 +1,4 @@
-package resource_test
+package registry_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/refimage/refimage/internal/imagetest"
 	"github.com/refimage/refimage/internal/registrytest"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -24,7 +25,7 @@ var _ = Describe("stalled requests", func() {
 		repo  string
 		warns []string
 	)
-	fast := resource.RetryPolicy{Attempts: 3, Initial: time.Millisecond, MaxWait: time.Second, Sleep: func(time.Duration) {}}
+	fast := registry.RetryPolicy{Attempts: 3, Initial: time.Millisecond, MaxWait: time.Second, Sleep: func(time.Duration) {}}
 	BeforeEach(func() {
 		target := registrytest.NewInProcess()
 		DeferCleanup(target.Close)
@@ -39,13 +40,13 @@ var _ = Describe("stalled requests", func() {
 	})
 	// call runs f with a client whose stall timeout is one second, and
 	// returns its error once it ends.
-	call := func(f func(c *resource.Client) error) error {
+	call := func(f func(c *registry.Client) error) error {
 		done := make(chan error, 1)
 		go func() {
 			defer GinkgoRecover()
 			src := resource.Source{Repository: repo, Insecure: true}
-			c, err := resource.NewClient(context.Background(), src, resource.WithRetryPolicy(fast),
-				resource.WithStallTimeout(time.Second), resource.WithWarnings(func(f string, a ...any) { warns = append(warns, f) }))
+			c, err := registry.NewClient(context.Background(), src, registry.WithRetryPolicy(fast),
+				registry.WithStallTimeout(time.Second), registry.WithWarnings(func(f string, a ...any) { warns = append(warns, f) }))
 			if err == nil {
 				err = f(c)
 			}
@@ -55,21 +56,21 @@ var _ = Describe("stalled requests", func() {
 		Eventually(done, time.Minute).Should(Receive(&err))
 		return err
 	}
-	manifestGET := func(c *resource.Client) error {
+	manifestGET := func(c *registry.Client) error {
 		_, err := remote.Get(c.Repository.Tag("v1"), c.Remote...)
 		return err
 	}
-	manifestHEAD := func(c *resource.Client) error {
+	manifestHEAD := func(c *registry.Client) error {
 		_, _, err := c.Digest(c.Repository.Tag("v1"))
 		return err
 	}
-	tagList := func(c *resource.Client) error {
+	tagList := func(c *registry.Client) error {
 		_, err := remote.List(c.Repository, c.Remote...)
 		return err
 	}
 
 	DescribeTable("ends, saying which request stalled, when every attempt stalls",
-		func(f registrytest.Fault, do func(*resource.Client) error, want string) {
+		func(f registrytest.Fault, do func(*registry.Client) error, want string) {
 			proxy.Fail(f)
 			err := call(do)
 			Expect(err).To(MatchError(And(ContainSubstring(want), ContainSubstring("stalled: no byte moved for 1s"))))
@@ -84,7 +85,7 @@ var _ = Describe("stalled requests", func() {
 	)
 
 	DescribeTable("succeeds when one attempt stalls",
-		func(f registrytest.Fault, do func(*resource.Client) error) {
+		func(f registrytest.Fault, do func(*registry.Client) error) {
 			f.Times = 1
 			proxy.Fail(f)
 			Expect(call(do)).To(Succeed())

@@ -1,4 +1,4 @@
-package resource_test
+package registry_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -55,20 +56,20 @@ func (s *scriptedRegistry) host() string { return strings.TrimPrefix(s.server.UR
 var _ = Describe("Client", func() {
 	var (
 		waits []time.Duration
-		fast  resource.RetryPolicy
+		fast  registry.RetryPolicy
 	)
 	BeforeEach(func() {
 		waits = nil
-		fast = resource.RetryPolicy{Attempts: 3, Initial: 10 * time.Millisecond, MaxWait: 5 * time.Second,
+		fast = registry.RetryPolicy{Attempts: 3, Initial: 10 * time.Millisecond, MaxWait: 5 * time.Second,
 			Sleep: func(d time.Duration) { waits = append(waits, d) }}
 	})
 
 	digestOf := func(reg *scriptedRegistry) (bool, error) {
 		src := resource.Source{Repository: reg.host() + "/app", Insecure: true}
-		client, err := resource.NewClient(context.Background(), src, resource.WithRetryPolicy(fast))
+		client, err := registry.NewClient(context.Background(), src, registry.WithRetryPolicy(fast))
 		Expect(err).NotTo(HaveOccurred())
 		_, found, err := client.Digest(client.Repository.Tag("1"))
-		return found, resource.Explain("look up app:1", client.Repository, err)
+		return found, registry.Explain("look up app:1", client.Repository, err)
 	}
 
 	It("retries a 429, waiting as long as Retry-After asks", func() {
@@ -90,7 +91,7 @@ var _ = Describe("Client", func() {
 		_, err := digestOf(reg)
 		Expect(reg.heads).To(Equal(3), "HEAD only: a 503 is not worth a GET")
 		Expect(err).To(MatchError(ContainSubstring("failed on its side")))
-		var rerr *resource.RegistryError
+		var rerr *registry.RegistryError
 		Expect(err).To(BeAssignableToTypeOf(rerr))
 	})
 
@@ -116,10 +117,10 @@ var _ = Describe("Client", func() {
 			reg := newScriptedRegistry(nil, status, status, status, status)
 			defer reg.server.Close()
 			src := resource.Source{Repository: reg.host() + "/app", Insecure: true}
-			client, err := resource.NewClient(context.Background(), src, resource.WithRetryPolicy(fast))
+			client, err := registry.NewClient(context.Background(), src, registry.WithRetryPolicy(fast))
 			Expect(err).NotTo(HaveOccurred())
 			_, _, err = client.Digest(client.Repository.Tag("1"))
-			err = resource.Explain("look up app:1", client.Repository, err)
+			err = registry.Explain("look up app:1", client.Repository, err)
 			Expect(err).To(MatchError(ContainSubstring(hint)))
 			Expect(err.Error()).NotTo(ContainSubstring("\n"))
 		},
@@ -131,14 +132,14 @@ var _ = Describe("Client", func() {
 
 	It("fails fast, naming the host, when nothing listens", func() {
 		src := resource.Source{Repository: "127.0.0.1:1/app", Insecure: true}
-		_, err := resource.NewClient(context.Background(), src, resource.WithRetryPolicy(fast))
+		_, err := registry.NewClient(context.Background(), src, registry.WithRetryPolicy(fast))
 		Expect(err).To(MatchError(ContainSubstring("cannot reach 127.0.0.1:1")))
 		Expect(waits).To(BeEmpty())
 	})
 
 	It("never changes the process-wide default transport", func() {
 		before := http.DefaultTransport.(*http.Transport).TLSClientConfig
-		_, _ = resource.NewClient(context.Background(), resource.Source{Repository: "127.0.0.1:1/app", CACerts: []string{testCA}})
+		_, _ = registry.NewClient(context.Background(), resource.Source{Repository: "127.0.0.1:1/app", CACerts: []string{testCA}})
 		Expect(http.DefaultTransport.(*http.Transport).TLSClientConfig).To(BeIdenticalTo(before))
 	})
 })

@@ -1,4 +1,4 @@
-package resource_test
+package registry_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/refimage/refimage/internal/imagetest"
 	"github.com/refimage/refimage/internal/registrytest"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -19,7 +20,7 @@ var _ = Describe("ResolveReference", func() {
 		reg    *registrytest.Registry
 		proxy  *registrytest.Proxy
 		digest string
-		open   resource.OpenFunc
+		open   registry.OpenFunc
 	)
 	BeforeEach(func() {
 		reg = registrytest.NewInProcess()
@@ -33,8 +34,8 @@ var _ = Describe("ResolveReference", func() {
 		Expect(err).NotTo(HaveOccurred())
 		proxy = registrytest.NewProxy(reg)
 		DeferCleanup(proxy.Close)
-		open = func(ctx context.Context, src resource.Source) (resource.Registry, error) {
-			return resource.NewClient(ctx, src)
+		open = func(ctx context.Context, src resource.Source) (registry.Registry, error) {
+			return registry.NewClient(ctx, src)
 		}
 		proxy.Reset()
 	})
@@ -51,7 +52,7 @@ var _ = Describe("ResolveReference", func() {
 	}
 
 	It("writes the three files and proves the digest with one manifest HEAD", func() {
-		ref, err := resource.ResolveReference(context.Background(), request(nil), open)
+		ref, err := registry.ResolveReference(context.Background(), request(nil), open)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(ref.Files).To(Equal([]resource.File{
 			{Name: "repository", Data: []byte(proxy.Repo("app"))},
@@ -67,7 +68,7 @@ var _ = Describe("ResolveReference", func() {
 	})
 
 	It("reads the manifest and config once when label_regex and annotation_regex ask for them", func() {
-		ref, err := resource.ResolveReference(context.Background(), request(func(r *resource.InRequest) {
+		ref, err := registry.ResolveReference(context.Background(), request(func(r *resource.InRequest) {
 			r.Source.LabelRegex, r.Source.AnnotationRegex = `^org\.opencontainers`, `^io\.`
 		}), open)
 		Expect(err).NotTo(HaveOccurred())
@@ -92,7 +93,7 @@ var _ = Describe("ResolveReference", func() {
 		multi, err := imagetest.PushIndex(reg.Repo("app")+":multi", idx, reg.RemoteOptions()...)
 		Expect(err).NotTo(HaveOccurred())
 		for _, arch := range []string{"amd64", "arm64"} {
-			ref, err := resource.ResolveReference(context.Background(), request(func(r *resource.InRequest) {
+			ref, err := registry.ResolveReference(context.Background(), request(func(r *resource.InRequest) {
 				r.Source.LabelRegex = "^arch$"
 				r.Params.Platform = &resource.Platform{OS: "linux", Architecture: arch}
 				r.Version = resource.Version{Tag: "multi", Digest: multi}
@@ -105,20 +106,20 @@ var _ = Describe("ResolveReference", func() {
 
 	It("names the repository and digest when the digest is gone", func() {
 		gone := "sha256:" + "1234567890123456789012345678901234567890123456789012345678901234"
-		_, err := resource.ResolveReference(context.Background(), request(func(r *resource.InRequest) { r.Version.Digest = gone }), open)
+		_, err := registry.ResolveReference(context.Background(), request(func(r *resource.InRequest) { r.Version.Digest = gone }), open)
 		Expect(err).To(MatchError(ContainSubstring(gone)))
 		Expect(err).To(MatchError(ContainSubstring(proxy.Repo("app"))))
 	})
 
 	It("rejects a version whose digest is not a digest", func() {
-		_, err := resource.ResolveReference(context.Background(), request(func(r *resource.InRequest) { r.Version.Digest = "latest" }), open)
+		_, err := registry.ResolveReference(context.Background(), request(func(r *resource.InRequest) { r.Version.Digest = "latest" }), open)
 		Expect(err).To(MatchError(ContainSubstring("version.digest")))
 	})
 
 	Describe("with a registry_mirror", func() {
 		src := resource.Source{Repository: "library/app", RegistryMirror: &resource.RegistryMirror{Host: "mirror.example"}}
-		redirect := func(found bool) resource.OpenFunc {
-			return func(ctx context.Context, s resource.Source) (resource.Registry, error) {
+		redirect := func(found bool) registry.OpenFunc {
+			return func(ctx context.Context, s resource.Source) (registry.Registry, error) {
 				if s.Repository == "mirror.example/library/app" {
 					if !found {
 						return nil, errors.New("mirror down")
@@ -130,14 +131,14 @@ var _ = Describe("ResolveReference", func() {
 			}
 		}
 		It("pins the mirror's reference when the mirror has the digest", func() {
-			ref, err := resource.ResolveReference(context.Background(), resource.InRequest{Source: src, Version: resource.Version{Tag: "1", Digest: digest}}, redirect(true))
+			ref, err := registry.ResolveReference(context.Background(), resource.InRequest{Source: src, Version: resource.Version{Tag: "1", Digest: digest}}, redirect(true))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(ref.Pinned.String()).To(Equal("mirror.example/library/app@" + digest))
 			Expect(string(ref.Files[0].Data)).To(Equal("library/app"), "the repository file keeps the source's text")
 			Expect(ref.Warnings).To(BeEmpty())
 		})
 		It("falls back to the origin with a warning", func() {
-			ref, err := resource.ResolveReference(context.Background(), resource.InRequest{Source: src, Version: resource.Version{Tag: "1", Digest: digest}}, redirect(false))
+			ref, err := registry.ResolveReference(context.Background(), resource.InRequest{Source: src, Version: resource.Version{Tag: "1", Digest: digest}}, redirect(false))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(ref.Pinned.String()).To(Equal("index.docker.io/library/app@" + digest))
 			Expect(ref.Warnings).To(ConsistOf(ContainSubstring("mirror down")))

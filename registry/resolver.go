@@ -1,8 +1,9 @@
-package resource
+package registry
 
 import (
 	"context"
 	"fmt"
+	"github.com/refimage/refimage/resource"
 	"net/http"
 	"time"
 
@@ -30,7 +31,7 @@ type Endpoint struct {
 type Resolver interface {
 	// Resolve may make requests (a token exchange) through base, the
 	// transport the registry requests use (ca_certs, test transports).
-	Resolve(ctx context.Context, src Source, base http.RoundTripper) (Endpoint, error)
+	Resolve(ctx context.Context, src resource.Source, base http.RoundTripper) (Endpoint, error)
 }
 
 // StaticResolver parses the repository and uses the source's username and
@@ -39,19 +40,19 @@ type StaticResolver struct{}
 
 // Resolve implements Resolver. A source that needs a cloud token exchange
 // is an error that says how to get one.
-func (StaticResolver) Resolve(_ context.Context, src Source, _ http.RoundTripper) (Endpoint, error) {
+func (StaticResolver) Resolve(_ context.Context, src resource.Source, _ http.RoundTripper) (Endpoint, error) {
 	if src.ECR() || src.ACR() {
-		return Endpoint{}, fieldErrorf("source."+src.CloudCredentials.firstSet(),
-			"Amazon ECR and Azure ACR need the cloud resolver, which this program does not pass (resource.WithResolver(cloud.NewResolver()))")
+		return Endpoint{}, fieldErrorf("source."+src.CloudCredentials.FirstSet(),
+			"Amazon ECR and Azure ACR need the cloud resolver, which this program does not pass (WithResolver(cloud.NewResolver()))")
 	}
-	repo, err := src.repository()
+	repo, err := src.ParseRepository()
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("parse repository %q: %w", src.Repository, err)
 	}
-	return Endpoint{Repository: repo, Auth: src.basicAuth()}, nil
+	return Endpoint{Repository: repo, Auth: basicAuth(src)}, nil
 }
 
-func (s Source) basicAuth() authn.Authenticator {
+func basicAuth(s resource.Source) authn.Authenticator {
 	if s.Username == "" && s.Password == "" {
 		return authn.Anonymous
 	}
@@ -72,15 +73,4 @@ func (c *Client) Endpoint() Endpoint {
 // known only once its token is fetched.
 type Resolved interface {
 	Endpoint() Endpoint
-}
-
-// Shown is the source as in's files and metadata name it: an ECR source's
-// bare repository becomes the full name on the registry it resolved to, as
-// registry-image writes it; any other source is unchanged (a digest found
-// on a mirror is still written under the source's repository).
-func (s Source) Shown(resolved name.Repository) Source {
-	if s.ECR() {
-		s.Repository = resolved.Name()
-	}
-	return s
 }

@@ -17,8 +17,9 @@ import (
 	"github.com/refimage/refimage/check"
 	"github.com/refimage/refimage/internal/imagetest"
 	"github.com/refimage/refimage/internal/registrytest"
+	"github.com/refimage/refimage/registry"
+	"github.com/refimage/refimage/registry/cloud"
 	"github.com/refimage/refimage/resource"
-	"github.com/refimage/refimage/resource/cloud"
 )
 
 const account = "123456789012"
@@ -84,7 +85,7 @@ func (w *ecrWorld) source(mutate func(*resource.Source)) resource.Source {
 
 func (w *ecrWorld) check(r *cloud.Resolver, src resource.Source) (resource.CheckResponse, error) {
 	return check.Run(context.Background(), resource.CheckRequest{Source: src},
-		check.WithClientOptions(resource.WithResolver(r), resource.WithTransport(w.routes)))
+		check.WithClientOptions(registry.WithResolver(r), registry.WithTransport(w.routes)))
 }
 
 var _ = Describe("Amazon ECR", func() {
@@ -170,7 +171,7 @@ var _ = Describe("Amazon ECR", func() {
 		now := time.Now()
 		r := w.resolver(cloud.WithClock(func() time.Time { return now }))
 		for range 3 {
-			_, err := resource.NewClient(context.Background(), w.source(nil), resource.WithResolver(r), resource.WithTransport(w.routes))
+			_, err := registry.NewClient(context.Background(), w.source(nil), registry.WithResolver(r), registry.WithTransport(w.routes))
 			Expect(err).NotTo(HaveOccurred())
 		}
 		calls, _, _ := w.ecr.report()
@@ -185,10 +186,10 @@ var _ = Describe("Amazon ECR", func() {
 
 	It("makes in's reference mode write the full ECR repository, as registry-image does", func() {
 		r := w.resolver()
-		ref, err := resource.ResolveReference(context.Background(),
+		ref, err := registry.ResolveReference(context.Background(),
 			resource.InRequest{Source: w.source(nil), Version: resource.Version{Tag: "1.0.0", Digest: w.digest}},
-			func(ctx context.Context, s resource.Source) (resource.Registry, error) {
-				return resource.NewClient(ctx, s, resource.WithResolver(r), resource.WithTransport(w.routes))
+			func(ctx context.Context, s resource.Source) (registry.Registry, error) {
+				return registry.NewClient(ctx, s, registry.WithResolver(r), registry.WithTransport(w.routes))
 			})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(ref.Files[0].Data)).To(Equal(w.registryHost + "/team/app"))

@@ -3,7 +3,7 @@
 // GetAuthorizationToken, STS AssumeRole) and a managed identity token
 // exchanged for an ACR refresh token, as registry-image does.
 //
-// It is the one package that links the cloud SDKs: resource stays free of
-// them, and only what runs a step against a cloud registry (the cmd mains,
-// the runtime hook's CLI) imports it, through resource.WithResolver.
+// It is the one package that links the cloud SDKs: registry and resource
+// stay free of them, and only what runs a step against a cloud registry (the cmd mains,
+// the runtime hook's CLI) imports it, through registry.WithResolver.
 package cloud

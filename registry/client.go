@@ -1,4 +1,4 @@
-package resource
+package registry
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/refimage/refimage/resource"
 	"net"
 	"net/http"
 	"time"
@@ -34,7 +35,7 @@ type options struct {
 	base      http.RoundTripper
 	retry     RetryPolicy
 	stall     time.Duration
-	platform  *Platform
+	platform  *resource.Platform
 	push      bool
 	userAgent string
 	warn      func(format string, args ...any)
@@ -58,7 +59,7 @@ func WithRetryPolicy(p RetryPolicy) Option { return func(o *options) { o.retry =
 func WithStallTimeout(d time.Duration) Option { return func(o *options) { o.stall = d } }
 
 // WithPlatform overrides the source's platform (in's params.platform).
-func WithPlatform(p *Platform) Option { return func(o *options) { o.platform = p } }
+func WithPlatform(p *resource.Platform) Option { return func(o *options) { o.platform = p } }
 
 // ForPush asks for push as well as pull access.
 func ForPush() Option { return func(o *options) { o.push = true } }
@@ -74,8 +75,8 @@ func WithJobs(n int) Option { return func(o *options) { o.jobs = n } }
 // NewClient pings the source's registry and authenticates once, so that the
 // calls that follow spend no request on auth. Errors are classified (see
 // Explain) and name the registry.
-func NewClient(ctx context.Context, src Source, opts ...Option) (*Client, error) {
-	o := options{retry: DefaultRetryPolicy, stall: DefaultStallTimeout, userAgent: "refimage", jobs: 4, warn: func(string, ...any) {}, resolver: StaticResolver{}}
+func NewClient(ctx context.Context, src resource.Source, opts ...Option) (*Client, error) {
+	o := options{retry: DefaultRetryPolicy(), stall: DefaultStallTimeout, userAgent: "refimage", jobs: 4, warn: func(string, ...any) {}, resolver: StaticResolver{}}
 	for _, opt := range opts {
 		opt(&o)
 	}

@@ -1,10 +1,11 @@
-package resource
+package registry
 
 import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/refimage/refimage/resource"
 	"net"
 	"net/http"
 	"strings"
@@ -121,4 +122,9 @@ func oneLineTransportError(terr *transport.Error) string {
 		msg = fmt.Sprintf("%s %s: %s", terr.Request.Method, terr.Request.URL.Path, msg)
 	}
 	return msg
+}
+
+// fieldErrorf is a resource.FieldError: a request field that is wrong.
+func fieldErrorf(field, format string, args ...any) error {
+	return &resource.FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -54,14 +55,14 @@ func azureEnvironment(host, explicit string) string {
 
 // acr gets a managed identity token and exchanges it for an ACR refresh
 // token.
-func (r *Resolver) acr(ctx context.Context, src resource.Source, base http.RoundTripper) (resource.Endpoint, error) {
+func (r *Resolver) acr(ctx context.Context, src resource.Source, base http.RoundTripper) (registry.Endpoint, error) {
 	var nameOpts []name.Option
 	if src.Insecure {
 		nameOpts = append(nameOpts, name.Insecure)
 	}
 	repo, err := name.NewRepository(src.Repository, nameOpts...)
 	if err != nil {
-		return resource.Endpoint{}, fmt.Errorf("parse repository %q: %w", src.Repository, err)
+		return registry.Endpoint{}, fmt.Errorf("parse repository %q: %w", src.Repository, err)
 	}
 	host := repo.RegistryStr()
 	env := azureClouds[azureEnvironment(host, src.AzureEnvironment)]
@@ -73,11 +74,11 @@ func (r *Resolver) acr(ctx context.Context, src resource.Source, base http.Round
 	}
 	cred, err := azidentity.NewManagedIdentityCredential(miOpts)
 	if err != nil {
-		return resource.Endpoint{}, fmt.Errorf("set up the managed identity: %w", err)
+		return registry.Endpoint{}, fmt.Errorf("set up the managed identity: %w", err)
 	}
 	aad, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{env.scope}})
 	if err != nil {
-		return resource.Endpoint{}, fmt.Errorf("get a managed identity token for %s: %w", host, err)
+		return registry.Endpoint{}, fmt.Errorf("get a managed identity token for %s: %w", host, err)
 	}
 	r.o.secrets(aad.Token)
 
@@ -91,7 +92,7 @@ func (r *Resolver) acr(ctx context.Context, src resource.Source, base http.Round
 		if src.AzureTenantID != "" {
 			err = fmt.Errorf("%w; source.azure_tenant_id must be the registry's tenant, which may differ from the cluster's", err)
 		}
-		return resource.Endpoint{}, err
+		return registry.Endpoint{}, err
 	}
 	r.o.secrets(refresh)
 	expires := jwtExpiry(refresh)
@@ -99,7 +100,7 @@ func (r *Resolver) acr(ctx context.Context, src resource.Source, base http.Round
 		// The refresh token is not meant to outlive the identity's.
 		expires = aad.ExpiresOn
 	}
-	return resource.Endpoint{
+	return registry.Endpoint{
 		Repository: repo,
 		Auth:       &authn.Basic{Username: acrUser, Password: refresh},
 		Expires:    expires,

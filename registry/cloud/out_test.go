@@ -12,6 +12,7 @@ import (
 
 	"github.com/refimage/refimage/internal/imagetest"
 	"github.com/refimage/refimage/out"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -27,7 +28,7 @@ var _ = Describe("out to Amazon ECR", func() {
 
 		src := w.source(func(s *resource.Source) { s.Tag = "2.0.0" })
 		resp, err := out.Run(context.Background(), resource.OutRequest{Source: src, Params: resource.PutParams{Image: "image.tar"}}, dir,
-			out.WithClientOptions(resource.WithResolver(w.resolver()), resource.WithTransport(w.routes)))
+			out.WithClientOptions(registry.WithResolver(w.resolver()), registry.WithTransport(w.routes)))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(resp.Version.Tag).To(Equal("2.0.0"))
 		Expect(resp.Metadata[0]).To(Equal(resource.MetadataField{Name: "repository", Value: w.registryHost + "/team/app"}))

@@ -1,10 +1,9 @@
-package resource
+package registry
 
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"sort"
+	"github.com/refimage/refimage/resource"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -20,21 +19,15 @@ type Registry interface {
 }
 
 // OpenFunc connects to the registry of a source.
-type OpenFunc func(ctx context.Context, src Source) (Registry, error)
-
-// File is one file in reference mode's output, relative to the destination.
-type File struct {
-	Name string `json:"name"`
-	Data []byte `json:"data"`
-}
+type OpenFunc func(ctx context.Context, src resource.Source) (Registry, error)
 
 // Reference is everything in writes and prints in reference-only mode, and
 // the pinned reference a pod would pull.
 type Reference struct {
 	// Files are repository, tag and digest, byte for byte as registry-image
 	// writes them.
-	Files    []File
-	Response VersionResponse
+	Files    []resource.File
+	Response resource.VersionResponse
 	// Pinned is where the digest was found: the mirror's repository when a
 	// registry_mirror has it, the source's otherwise.
 	Pinned name.Digest
@@ -53,7 +46,7 @@ type Reference struct {
 // downloads no layer, and returns the version unchanged. It has no side
 // effects besides those requests, so the in binary and the runtime hook
 // share it and cannot drift.
-func ResolveReference(ctx context.Context, req InRequest, open OpenFunc) (*Reference, error) {
+func ResolveReference(ctx context.Context, req resource.InRequest, open OpenFunc) (*Reference, error) {
 	src, version := req.Source, req.Version
 	if _, err := v1.NewHash(version.Digest); err != nil {
 		return nil, fieldErrorf("version.digest", "%q is not a digest (%v): it must look like sha256:<64 hex digits>", version.Digest, err)
@@ -63,11 +56,11 @@ func ResolveReference(ctx context.Context, req InRequest, open OpenFunc) (*Refer
 		src.Platform = req.Params.Platform
 	}
 
-	candidates := []Source{src}
+	candidates := []resource.Source{src}
 	if mirror, ok, err := src.Mirror(); err != nil {
 		return nil, err
 	} else if ok {
-		candidates = []Source{mirror, src}
+		candidates = []resource.Source{mirror, src}
 	}
 	var warnings []string
 	for i, candidate := range candidates {
@@ -88,12 +81,12 @@ func ResolveReference(ctx context.Context, req InRequest, open OpenFunc) (*Refer
 
 // proveVersion opens candidate (the source or its mirror) and proves the
 // version's digest is there.
-func proveVersion(ctx context.Context, src, candidate Source, version Version, open OpenFunc) (*Reference, error) {
+func proveVersion(ctx context.Context, src, candidate resource.Source, version resource.Version, open OpenFunc) (*Reference, error) {
 	reg, err := open(ctx, candidate)
 	if err != nil {
 		return nil, err
 	}
-	repo, err := candidate.repository()
+	repo, err := candidate.ParseRepository()
 	if err != nil {
 		return nil, fmt.Errorf("parse repository %q: %w", candidate.Repository, err)
 	}
@@ -103,7 +96,7 @@ func proveVersion(ctx context.Context, src, candidate Source, version Version, o
 		endpoint = &ep
 		repo = ep.Repository
 	} else if candidate.ECR() {
-		return nil, fmt.Errorf("open %s: the registry connection does not say which ECR host it resolved to (it must implement resource.Resolved)", candidate.Repository)
+		return nil, fmt.Errorf("open %s: the registry connection does not say which ECR host it resolved to (it must implement Resolved)", candidate.Repository)
 	}
 	pinned := repo.Digest(version.Digest)
 	extra, err := proveDigest(candidate, pinned, reg)
@@ -114,35 +107,17 @@ func proveVersion(ctx context.Context, src, candidate Source, version Version, o
 	// source's under the registry it resolved to.
 	shown := src.Shown(repo)
 	return &Reference{
-		Files:    VersionFiles(shown, version),
-		Response: VersionResponse{Version: version, Metadata: append(VersionMetadata(shown, version), extra...)},
+		Files:    resource.VersionFiles(shown, version),
+		Response: resource.VersionResponse{Version: version, Metadata: append(resource.VersionMetadata(shown, version), extra...)},
 		Pinned:   pinned,
 		Endpoint: endpoint,
 	}, nil
 }
 
-// VersionFiles are the repository, tag and digest files every mode of in
-// writes, byte for byte as registry-image writes them. Give it the source
-// as Shown.
-func VersionFiles(src Source, version Version) []File {
-	return []File{
-		{Name: "repository", Data: []byte(src.Repository)},
-		{Name: "tag", Data: []byte(version.Tag)},
-		{Name: "digest", Data: []byte(version.Digest)},
-	}
-}
-
-// VersionMetadata is the metadata every mode of in prints before the
-// labels and annotations that label_regex and annotation_regex select.
-// Give it the source as Shown.
-func VersionMetadata(src Source, version Version) []MetadataField {
-	return []MetadataField{{Name: "repository", Value: src.Repository}, {Name: "tag", Value: version.Tag}}
-}
-
 // proveDigest checks that pinned exists with one HEAD or, when the
 // source's regexes need the manifest or config, by reading them; it returns
 // the metadata they select.
-func proveDigest(src Source, pinned name.Digest, reg Registry) ([]MetadataField, error) {
+func proveDigest(src resource.Source, pinned name.Digest, reg Registry) ([]resource.MetadataField, error) {
 	if !src.WantsImageMetadata() {
 		_, found, err := reg.Digest(pinned)
 		if err != nil {
@@ -160,7 +135,7 @@ func proveDigest(src Source, pinned name.Digest, reg Registry) ([]MetadataField,
 	if err != nil {
 		return nil, Explain(fmt.Sprintf("fetch %s", pinned), pinned.Repository, err)
 	}
-	fields, err := ImageMetadata(src, img)
+	fields, err := resource.ImageMetadata(src, img)
 	if err != nil {
 		return nil, Explain(fmt.Sprintf("read the labels and annotations of %s", pinned), pinned.Repository, err)
 	}
@@ -172,54 +147,4 @@ func DigestGone(pinned name.Digest) error {
 	return &RegistryError{Op: fmt.Sprintf("fetch %s", pinned), Status: 404,
 		Err:  fmt.Errorf("digest %s is not in %s", pinned.DigestStr(), pinned.Repository),
 		Hint: "the image was deleted or the repository changed since check found it; run check again"}
-}
-
-// WantsImageMetadata reports whether label_regex or annotation_regex ask
-// for metadata that only the image's config or manifest hold.
-func (s Source) WantsImageMetadata() bool {
-	return s.LabelRegex != "" || s.AnnotationRegex != ""
-}
-
-// ImageMetadata returns the config labels and manifest annotations of img
-// that label_regex and annotation_regex select, in that order, as
-// registry-image adds them after repository and tag. It reads the config
-// only for label_regex.
-func ImageMetadata(src Source, img v1.Image) ([]MetadataField, error) {
-	var fields []MetadataField
-	if src.LabelRegex != "" {
-		re, err := regexp.Compile(src.LabelRegex)
-		if err != nil {
-			return nil, fieldErrorf("source.label_regex", "%v", err)
-		}
-		cfg, err := img.ConfigFile()
-		if err != nil {
-			return nil, fmt.Errorf("read the image config: %w", err)
-		}
-		fields = append(fields, MatchingFields(re, cfg.Config.Labels)...)
-	}
-	if src.AnnotationRegex != "" {
-		re, err := regexp.Compile(src.AnnotationRegex)
-		if err != nil {
-			return nil, fieldErrorf("source.annotation_regex", "%v", err)
-		}
-		m, err := img.Manifest()
-		if err != nil {
-			return nil, fmt.Errorf("read the image manifest: %w", err)
-		}
-		fields = append(fields, MatchingFields(re, m.Annotations)...)
-	}
-	return fields, nil
-}
-
-// MatchingFields returns the entries whose key matches re, sorted by key,
-// as registry-image adds labels and annotations to metadata.
-func MatchingFields(re *regexp.Regexp, values map[string]string) []MetadataField {
-	var fields []MetadataField
-	for k, v := range values {
-		if re.MatchString(k) {
-			fields = append(fields, MetadataField{Name: k, Value: v})
-		}
-	}
-	sort.Slice(fields, func(i, j int) bool { return fields[i].Name < fields[j].Name })
-	return fields
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -24,7 +25,7 @@ const ecrUser = "AWS"
 
 // ecr gets an ECR token with the source's keys, or the default credential
 // chain, through the roles to assume, in order.
-func (r *Resolver) ecr(ctx context.Context, src resource.Source) (resource.Endpoint, error) {
+func (r *Resolver) ecr(ctx context.Context, src resource.Source) (registry.Endpoint, error) {
 	if src.AWSECRRegistryID != "" {
 		r.o.warn("source.aws_ecr_registry_id is ignored: the registry follows from the credentials, or from aws_account_id for another account's registry; remove it")
 	}
@@ -36,12 +37,12 @@ func (r *Resolver) ecr(ctx context.Context, src resource.Source) (resource.Endpo
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, append(load, r.o.awsLoad...)...)
 	if err != nil {
-		return resource.Endpoint{}, fmt.Errorf("load the AWS configuration: %w", err)
+		return registry.Endpoint{}, fmt.Errorf("load the AWS configuration: %w", err)
 	}
 	for _, arn := range src.RoleARNs() {
 		creds, err := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), arn).Retrieve(ctx)
 		if err != nil {
-			return resource.Endpoint{}, fmt.Errorf("assume AWS role %s: %w", arn, explainAWS(err))
+			return registry.Endpoint{}, fmt.Errorf("assume AWS role %s: %w", arn, explainAWS(err))
 		}
 		r.o.secrets(creds.SecretAccessKey, creds.SessionToken)
 		cfg.Credentials = credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
@@ -49,21 +50,21 @@ func (r *Resolver) ecr(ctx context.Context, src resource.Source) (resource.Endpo
 
 	out, err := ecr.NewFromConfig(cfg).GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
 	if err != nil {
-		return resource.Endpoint{}, fmt.Errorf("get an ECR token in %s: %w", src.AWSRegion, explainAWS(err))
+		return registry.Endpoint{}, fmt.Errorf("get an ECR token in %s: %w", src.AWSRegion, explainAWS(err))
 	}
 	if len(out.AuthorizationData) == 0 {
-		return resource.Endpoint{}, fmt.Errorf("get an ECR token in %s: the answer holds no authorization data", src.AWSRegion)
+		return registry.Endpoint{}, fmt.Errorf("get an ECR token in %s: the answer holds no authorization data", src.AWSRegion)
 	}
 	data := out.AuthorizationData[0]
 	password, err := ecrPassword(aws.ToString(data.AuthorizationToken))
 	if err != nil {
-		return resource.Endpoint{}, fmt.Errorf("read the ECR token: %w", err)
+		return registry.Endpoint{}, fmt.Errorf("read the ECR token: %w", err)
 	}
 	r.o.secrets(aws.ToString(data.AuthorizationToken), password)
 
 	host := ecrHost(src.AWSAccountID, src.AWSRegion, aws.ToString(data.ProxyEndpoint))
 	if host == "" {
-		return resource.Endpoint{}, fmt.Errorf("get an ECR token in %s: the answer names no registry; set source.aws_account_id to the account that owns the registry", src.AWSRegion)
+		return registry.Endpoint{}, fmt.Errorf("get an ECR token in %s: the answer names no registry; set source.aws_account_id to the account that owns the registry", src.AWSRegion)
 	}
 	var nameOpts []name.Option
 	if src.Insecure {
@@ -71,9 +72,9 @@ func (r *Resolver) ecr(ctx context.Context, src resource.Source) (resource.Endpo
 	}
 	repo, err := name.NewRepository(host+"/"+src.Repository, nameOpts...)
 	if err != nil {
-		return resource.Endpoint{}, fmt.Errorf("parse ECR repository %s/%s: %w", host, src.Repository, err)
+		return registry.Endpoint{}, fmt.Errorf("parse ECR repository %s/%s: %w", host, src.Repository, err)
 	}
-	return resource.Endpoint{
+	return registry.Endpoint{
 		Repository: repo,
 		Auth:       &authn.Basic{Username: ecrUser, Password: password},
 		Expires:    aws.ToTime(data.ExpiresAt),

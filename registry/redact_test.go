@@ -1,4 +1,4 @@
-package resource_test
+package registry_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -44,10 +45,10 @@ var _ = Describe("retry warnings", func() {
 		defer server.Close()
 
 		var warnings []string
-		policy := resource.RetryPolicy{Attempts: 3, Initial: time.Millisecond, MaxWait: time.Second, Sleep: func(time.Duration) {}}
+		policy := registry.RetryPolicy{Attempts: 3, Initial: time.Millisecond, MaxWait: time.Second, Sleep: func(time.Duration) {}}
 		src := resource.Source{Repository: strings.TrimPrefix(server.URL, "http://") + "/app", Insecure: true}
-		client, err := resource.NewClient(context.Background(), src, resource.WithRetryPolicy(policy),
-			resource.WithWarnings(func(format string, args ...any) { warnings = append(warnings, fmt.Sprintf(format, args...)) }))
+		client, err := registry.NewClient(context.Background(), src, registry.WithRetryPolicy(policy),
+			registry.WithWarnings(func(format string, args ...any) { warnings = append(warnings, fmt.Sprintf(format, args...)) }))
 		Expect(err).NotTo(HaveOccurred())
 		img, err := client.Image(client.Repository.Tag("1"))
 		Expect(err).NotTo(HaveOccurred())
@@ -61,7 +62,7 @@ var _ = Describe("retry warnings", func() {
 	It("stop waiting when the request is cancelled", func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		policy := resource.RetryPolicy{Attempts: 3, Initial: time.Hour, MaxWait: time.Hour}
+		policy := registry.RetryPolicy{Attempts: 3, Initial: time.Hour, MaxWait: time.Hour}
 		Expect(policy.Wait(ctx, time.Hour)).To(MatchError(context.Canceled))
 	})
 })

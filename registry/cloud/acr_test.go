@@ -16,8 +16,9 @@ import (
 	"github.com/refimage/refimage/check"
 	"github.com/refimage/refimage/internal/imagetest"
 	"github.com/refimage/refimage/internal/registrytest"
+	"github.com/refimage/refimage/registry"
+	"github.com/refimage/refimage/registry/cloud"
 	"github.com/refimage/refimage/resource"
-	"github.com/refimage/refimage/resource/cloud"
 )
 
 // acrWorld is Azure on loopback: the instance metadata endpoint and an ACR
@@ -75,7 +76,7 @@ func (w *acrWorld) source(mutate func(*resource.Source)) resource.Source {
 
 func (w *acrWorld) check(src resource.Source) (resource.CheckResponse, error) {
 	return check.Run(context.Background(), resource.CheckRequest{Source: src},
-		check.WithClientOptions(resource.WithResolver(w.resolver()), resource.WithTransport(w.routes)))
+		check.WithClientOptions(registry.WithResolver(w.resolver()), registry.WithTransport(w.routes)))
 }
 
 var _ = Describe("Azure ACR", func() {
@@ -136,10 +137,10 @@ var _ = Describe("Azure ACR", func() {
 
 	It("makes in's reference mode write the repository as given and report the refresh token", func() {
 		r := w.resolver()
-		ref, err := resource.ResolveReference(context.Background(),
+		ref, err := registry.ResolveReference(context.Background(),
 			resource.InRequest{Source: w.source(nil), Version: resource.Version{Tag: "2.0.0", Digest: w.digest}},
-			func(ctx context.Context, s resource.Source) (resource.Registry, error) {
-				return resource.NewClient(ctx, s, resource.WithResolver(r), resource.WithTransport(w.routes))
+			func(ctx context.Context, s resource.Source) (registry.Registry, error) {
+				return registry.NewClient(ctx, s, registry.WithResolver(r), registry.WithTransport(w.routes))
 			})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(ref.Files[0].Data)).To(Equal(w.host + "/team/app"))

@@ -1,4 +1,4 @@
-package resource
+package registry
 
 import (
 	"context"
