@@ -183,6 +183,9 @@ func (h *Hook) classify(ctx context.Context, g Get) (Decision, error) {
 	}
 	if mode == resource.FullDownload {
 		d.Reason = fmt.Sprintf("run a pod: %s, so the step downloads the image's bytes (%s)", modeWhy, e.why)
+		if err := h.checkStrip(ctx, d, g); err != nil {
+			return Decision{}, err
+		}
 		return d, nil
 	}
 	d.Skip, d.Reason = true, fmt.Sprintf("no pod: %s and %s", e.why, modeWhy)

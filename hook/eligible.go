@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -37,7 +38,7 @@ func (h *Hook) eligible(ctx context.Context, typeName string, ti TypeImage, reso
 			base = ti.BaseType
 		}
 		if b, ok := h.baseTypes[base]; ok {
-			return eligibility{ok: true, rule: RuleBaseType, impl: b.impl, why: fmt.Sprintf("%s is a base type that produces images", base)}
+			return h.baseEligible(ctx, base, b)
 		}
 		return eligibility{why: fmt.Sprintf("%s is a base type that produces no image", base)}
 	}
@@ -51,13 +52,13 @@ func (h *Hook) eligible(ctx context.Context, typeName string, ti TypeImage, reso
 		return eligibility{why: fmt.Sprintf("%s is built on more than %d custom types", label, maxTypeDepth)}
 	}
 	if ti.ImageRef != "" {
-		return h.imageRefEligible(ctx, label, ti.ImageRef)
+		return h.imageRefEligible(ctx, label, ti)
 	}
 	return h.imageGetEligible(ctx, label, ti.GetPlan, depth)
 }
 
 // listed looks a type image's repository up on the runtime's list.
-func (h *Hook) listed(label, repository string) (eligibility, bool) {
+func (h *Hook) listed(ctx context.Context, label, repository string) (eligibility, bool) {
 	repo, err := name.NewRepository(repository)
 	if err != nil {
 		return eligibility{}, false
@@ -70,38 +71,46 @@ func (h *Hook) listed(label, repository string) (eligibility, bool) {
 	if t.baseType != "" {
 		listed = fmt.Sprintf("is the image of the base type %s", t.baseType)
 	}
-	return eligibility{ok: true, rule: RuleImageList, impl: t.impl,
-		why: fmt.Sprintf("the image of %s (%s) %s", label, repository, listed)}, true
+	e := eligibility{ok: true, rule: RuleImageList, impl: t.impl,
+		why: fmt.Sprintf("the image of %s (%s) %s", label, repository, listed)}
+	if t.impl == ImplUnknown && t.baseType != "" {
+		e.impl = h.baseEligible(ctx, t.baseType, h.baseTypes[t.baseType]).impl
+	}
+	return e, true
 }
 
-func (h *Hook) imageRefEligible(ctx context.Context, label, image string) eligibility {
-	ref, err := name.ParseReference(image)
+// imageRefEligible reads the label of a type given as an image, with the
+// source the plan gives for it (credentials, ca_certs, insecure), or
+// anonymously.
+func (h *Hook) imageRefEligible(ctx context.Context, label string, ti TypeImage) eligibility {
+	ref, err := name.ParseReference(ti.ImageRef)
 	if err != nil {
-		return eligibility{why: fmt.Sprintf("the image of %s, %q, is not an image reference: %v", label, image, err)}
+		return eligibility{why: fmt.Sprintf("the image of %s, %q, is not an image reference: %v", label, ti.ImageRef, err)}
 	}
-	if e, ok := h.listed(label, ref.Context().String()); ok {
+	if e, ok := h.listed(ctx, label, ref.Context().String()); ok {
 		return e
 	}
 	if h.labels == nil {
 		return eligibility{why: fmt.Sprintf("the image of %s is not on the runtime's list, and its %s label is not looked up", label, ProducesLabel)}
 	}
 	src := resource.Source{Repository: ref.Context().String()}
-	pinned, isDigest := ref.(name.Digest)
-	if !isDigest {
-		pinned, err = h.typeImages.get(ctx, "ref\x00"+ref.Name(), func(ctx context.Context) (name.Digest, error) {
-			d, err := h.resolveTag(ctx, src, ref.Identifier())
-			return ref.Context().Digest(d), err
-		})
-		if err != nil {
-			return eligibility{why: fmt.Sprintf("the image of %s could not be resolved: %v", label, err)}
+	if len(ti.Source) > 0 {
+		values := maps.Clone(ti.Source)
+		values["repository"] = src.Repository
+		if src, err = decodeSource(values); err != nil {
+			return eligibility{why: fmt.Sprintf("the image of %s could not be inspected: its source cannot be read: %v", label, err)}
 		}
+	}
+	pinned, err := h.pinImageRef(ctx, src, ref)
+	if err != nil {
+		return eligibility{why: fmt.Sprintf("the image of %s could not be resolved: %v", label, err)}
 	}
 	return h.labelled(ctx, label, src, pinned)
 }
 
 func (h *Hook) imageGetEligible(ctx context.Context, label string, g *Get, depth int) eligibility {
 	repository, _ := g.Source["repository"].(string)
-	if e, ok := h.listed(label, repository); ok {
+	if e, ok := h.listed(ctx, label, repository); ok {
 		return e
 	}
 	if h.labels == nil {

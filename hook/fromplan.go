@@ -25,7 +25,7 @@ type Evaluated struct {
 	// Evaluate evaluates the ((vars)) of a type image's source, as the
 	// runtime does when it runs that get (JetBridge:
 	// creds.NewSource(state, source).Evaluate()). It is applied to every
-	// type image's source in the chain. Without it, a source that holds a
+	// type image's source in the chain, and to TypeImage.Source. Without it, a source that holds a
 	// ((var)) cannot be read, and the answer is a pod unless the image is
 	// on the runtime's list.
 	Evaluate func(source map[string]any) (map[string]any, error)
@@ -52,14 +52,20 @@ func GetFromPlan(plan any, e Evaluated) (Get, error) {
 	if e.Evaluate == nil {
 		return g, nil
 	}
-	for img := g.TypeImage.GetPlan; img != nil; img = img.TypeImage.GetPlan {
-		src, err := e.Evaluate(img.Source)
-		if err != nil {
-			// The runtime fails that get itself when it runs it; here the
-			// source stays as the plan has it, and the hook reads what it can.
-			continue
+	for ti := &g.TypeImage; ti != nil; {
+		// An evaluation that fails leaves the source as it is: the runtime
+		// fails that get itself when it runs it, and the hook reads what
+		// it can (a pod, with the reason).
+		if src, err := e.Evaluate(ti.Source); err == nil && ti.Source != nil {
+			ti.Source = src
 		}
-		img.Source = src
+		if ti.GetPlan == nil {
+			break
+		}
+		if src, err := e.Evaluate(ti.GetPlan.Source); err == nil {
+			ti.GetPlan.Source = src
+		}
+		ti = &ti.GetPlan.TypeImage
 	}
 	return g, nil
 }

@@ -38,10 +38,12 @@ type imageType struct {
 	baseType string
 }
 
-// baseType is one base type the runtime declared as producing images.
+// baseType is one base type the runtime declared as producing images;
+// explicit when WithBaseType named its image.
 type baseType struct {
-	image string
-	impl  Implementation
+	image    string
+	impl     Implementation
+	explicit bool
 }
 
 // DefaultBaseImage is the image of the base type registry-image when the
@@ -76,13 +78,24 @@ type Option func(*options)
 // (rule 1), that its image is image, and whose in it runs. A runtime that
 // registers refimage's image as registry-image says
 // WithBaseType("registry-image", "ghcr.io/…/refimage@sha256:…", ImplRefimage).
+// A runtime that knows only the image (JetBridge's
+// --kubernetes-base-resource-type registry-image=IMAGE) passes ImplUnknown:
+// the implementation is then read from the image's label (ProducesLabel:
+// refimage; none: the stock resource), once per digest, anonymously. An
+// explicit ImplRegistryImage wins, but a get whose fetch_artifact it would
+// strip is an error when the image carries refimage's label, rather than a
+// download silently turned into a reference.
 // Without any, registry-image is DefaultBaseImage with ImplRegistryImage.
 // A custom type whose image is a declared base type's image (a
 // resource_types entry that overrides the base type with the same image)
 // matches rule 3.
 func WithBaseType(name, image string, impl Implementation) Option {
 	return func(o *options) {
-		if err := checkImpl(impl); err != nil || name == "" {
+		err := checkImpl(impl)
+		if impl == ImplUnknown {
+			err = emptyImage(image)
+		}
+		if err != nil || name == "" {
 			var errs []error
 			for _, e := range []error{err, emptyName(name)} {
 				if e != nil {
@@ -92,7 +105,7 @@ func WithBaseType(name, image string, impl Implementation) Option {
 			o.errs = append(o.errs, fmt.Errorf("declare base type %q: %w", name, joined(errs)))
 			return
 		}
-		o.baseTypes[name] = baseType{image: image, impl: impl}
+		o.baseTypes[name] = baseType{image: image, impl: impl, explicit: true}
 	}
 }
 
@@ -255,6 +268,13 @@ func (e joinedErrors) Error() string {
 }
 
 func (e joinedErrors) Unwrap() []error { return e }
+
+func emptyImage(image string) error {
+	if image == "" {
+		return errors.New("an implementation read from the image's label (hook.ImplUnknown) needs the image")
+	}
+	return nil
+}
 
 func emptyName(n string) error {
 	if n == "" {

@@ -52,6 +52,14 @@ type TypeImage struct {
 	// ImageRef is a type given directly as an image ("repo@sha256:…" or
 	// "repo:tag"; JetBridge's image: on a resource type).
 	ImageRef string `json:"image_ref,omitempty"`
+	// Source is how to reach ImageRef, when the runtime knows it: a
+	// registry-image source without repository (username and password,
+	// ca_certs, insecure, registry_mirror), evaluated. Without it the hook
+	// reads ImageRef's label anonymously, trusting the system's CAs: a
+	// private image's label cannot be read, and its gets run a pod (with
+	// the reason) unless the image is on the runtime's list
+	// (WithImageType). Not a field of Concourse's plans.
+	Source map[string]any `json:"-"`
 	// GetPlan is the get of a custom type's image: the type it is fetched
 	// with, its source and params, its checked version (if any), and its
 	// own TypeImage.
@@ -66,10 +74,12 @@ type TypeImage struct {
 
 // planJSON is TypeImage on the wire: get_plan and check_plan are Plans,
 // {"id": …, "get": {…}} and {"id": …, "check": {…}}, as Concourse writes
-// them; check_plan is accepted and not used.
+// them; check_plan is accepted and not used. source is refimage's (for
+// image_ref), not Concourse's.
 type planJSON struct {
 	BaseType   string          `json:"base_type,omitempty"`
 	ImageRef   string          `json:"image_ref,omitempty"`
+	Source     map[string]any  `json:"source,omitempty"`
 	GetPlan    *wrappedGet     `json:"get_plan,omitempty"`
 	CheckPlan  json.RawMessage `json:"check_plan,omitempty"`
 	Privileged bool            `json:"privileged,omitempty"`
@@ -83,7 +93,7 @@ type wrappedGet struct {
 
 // MarshalJSON writes the plan's form.
 func (t TypeImage) MarshalJSON() ([]byte, error) {
-	p := planJSON{BaseType: t.BaseType, ImageRef: t.ImageRef, Privileged: t.Privileged}
+	p := planJSON{BaseType: t.BaseType, ImageRef: t.ImageRef, Source: t.Source, Privileged: t.Privileged}
 	if t.GetPlan != nil {
 		p.GetPlan = &wrappedGet{Get: t.GetPlan}
 	}
@@ -98,7 +108,7 @@ func (t *TypeImage) UnmarshalJSON(b []byte) error {
 	if err := dec.Decode(&p); err != nil {
 		return fmt.Errorf("read image: %w", err)
 	}
-	*t = TypeImage{BaseType: p.BaseType, ImageRef: p.ImageRef, Privileged: p.Privileged}
+	*t = TypeImage{BaseType: p.BaseType, ImageRef: p.ImageRef, Source: p.Source, Privileged: p.Privileged}
 	if p.GetPlan != nil {
 		if p.GetPlan.Get == nil {
 			return fmt.Errorf("read image.get_plan: it has no get")
