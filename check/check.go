@@ -85,6 +85,9 @@ func checkSource(ctx context.Context, src resource.Source, cursor *resource.Vers
 	if err != nil {
 		return nil, err
 	}
+	if versions, err = verified(ctx, l, src, versions, o.log); err != nil {
+		return nil, err
+	}
 	if versions == nil {
 		versions = resource.CheckResponse{}
 	}

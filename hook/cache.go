@@ -12,6 +12,7 @@ import (
 
 	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
+	"github.com/refimage/refimage/signature"
 )
 
 // openCached opens a registry lazily: a digest already proven to exist with
@@ -138,4 +139,20 @@ func (r *cachedRegistry) Image(ref name.Reference) (v1.Image, error) {
 	}
 	r.h.images.put(key, img)
 	return img, nil
+}
+
+// VerifySignature implements resource.SignatureVerifier: a digest verified
+// with a set of keys costs no request again, whatever the credentials that
+// ask (a digest names immutable content, and its signature was read once).
+// A failure is not remembered: an image signed later verifies.
+func (r *cachedRegistry) VerifySignature(pinned name.Digest, keys *signature.Keys) error {
+	key := pinned.Name() + "\x00" + keys.ID()
+	if _, ok := r.h.verified.get(key); ok {
+		return nil
+	}
+	if err := registry.CheckSignature(pinned, keys, r); err != nil {
+		return err
+	}
+	r.h.verified.put(key, struct{}{})
+	return nil
 }

@@ -134,6 +134,9 @@ func (h *Hook) Decide(ctx context.Context, g Get) (Decision, error) {
 		}
 	}
 	d.Source, d.Params, d.Version = src, params, version
+	if src.Verify != nil {
+		d.Reason += "; Resolve hands the digest over only if its cosign signature verifies with source.verify.public_keys"
+	}
 	return d, nil
 }
 

@@ -26,7 +26,9 @@ var _ = Describe("Import directions (DESIGN.md)", func() {
 		},
 		Entry("hook: no in, no Kubernetes, no layer extraction or progress bars (zstd comes with ggcr itself)", "github.com/refimage/refimage/hook",
 			[]string{"github.com/refimage/refimage/in", "github.com/refimage/refimage/out", "k8s.io", "sigs.k8s.io",
-				"github.com/vbauerster/mpb/v8", "github.com/concourse/go-archive"}),
+				"github.com/vbauerster/mpb/v8", "github.com/concourse/go-archive",
+				// verification is standard library: no signing, no key decryption, no sigstore
+				"github.com/refimage/refimage/signature/sign", "golang.org/x/crypto/scrypt", "github.com/sigstore"}),
 		Entry("hook/kube: core types, never a client", "github.com/refimage/refimage/hook/kube",
 			[]string{"k8s.io/client-go", "github.com/refimage/refimage/in"}),
 		Entry("cmd/refimage: never a client", "github.com/refimage/refimage/cmd/refimage",

@@ -22,6 +22,7 @@ type Hook struct {
 	clientOpts []registry.Option
 	open       registry.OpenFunc
 	proven     *lru[struct{}]
+	verified   *lru[struct{}]
 	images     *lru[v1.Image]
 	typeImages *versionCache
 	nodePulls  nodePulls
@@ -201,7 +202,7 @@ func New(opts ...Option) (*Hook, error) {
 	}
 	h := &Hook{clientOpts: o.clientOpts, nodePulls: o.nodePulls, baseTypes: o.baseTypes,
 		policy: o.policy, trust: o.trust, imageTypes: map[string]imageType{},
-		proven: newLRU[struct{}](o.cacheSize), images: newLRU[v1.Image](o.cacheSize),
+		proven: newLRU[struct{}](o.cacheSize), verified: newLRU[struct{}](o.cacheSize), images: newLRU[v1.Image](o.cacheSize),
 		typeImages: newVersionCache(o.cacheSize, o.checkInterval, o.now)}
 	if o.policy != SkipByDefault && o.policy != SkipOnRequest {
 		o.errs = append(o.errs, fmt.Errorf("choose policy: %d is neither SkipByDefault nor SkipOnRequest", o.policy))

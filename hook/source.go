@@ -72,12 +72,14 @@ var varPattern = regexp.MustCompile(`\(\((([-/\.\w\pL]+\:)?[-/\.:@"\w\pL]+)\)\)`
 // credentialFields are never scanned for ((var)): an evaluated secret may
 // contain "((" legitimately, and an error must not echo any part of it. A
 // placeholder left there fails at the registry, never in a reference.
-// content_trust (keys, passphrase) is ignored by in and skipped whole. Paths
+// content_trust (keys, passphrase) is ignored by in and skipped whole, and
+// so is sign (put's private key and its password). Paths
 // compare without case, as encoding/json matches keys ("Password" is
 // source.password).
 var credentialFields = []string{
 	"source.password", "source.registry_mirror.password",
 	"source.aws_secret_access_key", "source.aws_session_token", "source.content_trust",
+	"source.sign",
 }
 
 func isCredential(path string) bool {

@@ -102,6 +102,11 @@ func downloadFrom(ctx context.Context, src resource.Source, req resource.InReque
 		return nil, name.Repository{}, err
 	}
 	ref := client.Repository.Digest(req.Version.Digest)
+	// Before the first byte is written: an image that does not verify
+	// leaves the destination empty.
+	if err := registry.VerifySignature(src, ref, client); err != nil {
+		return nil, name.Repository{}, err
+	}
 	o.log.Infof("fetching %s", ref)
 	desc, err := remote.Get(ref, client.Remote...)
 	if err != nil {

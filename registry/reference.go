@@ -43,7 +43,9 @@ type Reference struct {
 // ResolveReference computes reference-only in: it proves the version's
 // digest exists with one manifest HEAD (or, when label_regex or
 // annotation_regex need it, one manifest GET and a config GET instead),
-// downloads no layer, and returns the version unchanged. It has no side
+// verifies its signature when source.verify is set (a manifest GET and a
+// blob GET per signature read), downloads no layer, and returns the
+// version unchanged. It has no side
 // effects besides those requests, so the in binary and the runtime hook
 // share it and cannot drift.
 func ResolveReference(ctx context.Context, req resource.InRequest, open OpenFunc) (*Reference, error) {
@@ -101,6 +103,11 @@ func proveVersion(ctx context.Context, src, candidate resource.Source, version r
 	pinned := repo.Digest(version.Digest)
 	extra, err := proveDigest(candidate, pinned, reg)
 	if err != nil {
+		return nil, err
+	}
+	// Verified where it was found: a mirror without the signature falls
+	// back to the origin, as a mirror without the digest does.
+	if err := VerifySignature(candidate, pinned, reg); err != nil {
 		return nil, err
 	}
 	// A mirror's digest is written under the source's repository; an ECR

@@ -41,6 +41,10 @@ type Source struct {
 
 	Debug bool `json:"debug,omitempty"`
 
+	// Verify and Sign: cosign-compatible signatures (see signing.go).
+	Verify *Verify `json:"verify,omitempty"`
+	Sign   *Sign   `json:"sign,omitempty"`
+
 	// Recognised so that a registry-image source decodes: check and in
 	// ignore it, as registry-image does outside put, and out refuses it with
 	// a clear message, since Notary v1 signing is out of scope.
@@ -128,6 +132,9 @@ func (s Source) Validate() error {
 			return fieldErrorf(fmt.Sprintf("source.ca_certs[%d]", i), "%v: give PEM text that starts with -----BEGIN CERTIFICATE-----", err)
 		}
 	}
+	if err := s.validateSigning(); err != nil {
+		return err
+	}
 	return s.validateCloud()
 }
 
@@ -187,6 +194,13 @@ func (s Source) Secrets() []string {
 	}
 	if s.RegistryMirror != nil && s.RegistryMirror.Password != "" {
 		out = append(out, s.RegistryMirror.Password)
+	}
+	if s.Sign != nil {
+		for _, v := range []string{s.Sign.PrivateKey, s.Sign.Password} {
+			if v != "" {
+				out = append(out, v)
+			}
+		}
 	}
 	return append(out, s.contentTrustSecrets()...)
 }

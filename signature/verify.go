@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -26,10 +24,13 @@ const (
 	maxSignatures = 64
 )
 
-// Fetcher reads a manifest and, lazily, its layers; resource.Client and
-// the runtime hook's caching registry are Fetchers.
+// Fetcher reads a manifest and, lazily, its layers; registry.Client and
+// the runtime hook's caching registry are Fetchers. NotFound tells a
+// registry's "no such manifest or blob" from its other errors: this
+// package does no I/O of its own and knows no transport.
 type Fetcher interface {
 	Image(ref name.Reference) (v1.Image, error)
+	NotFound(err error) bool
 }
 
 // ErrUnverified is what every verification failure that is not a registry
@@ -66,7 +67,7 @@ func SignatureTag(d name.Digest) name.Tag {
 func Verify(f Fetcher, pinned name.Digest, keys *Keys) error {
 	tag := SignatureTag(pinned)
 	img, err := f.Image(tag)
-	if isNotFound(err) {
+	if err != nil && f.NotFound(err) {
 		return &UnverifiedError{Digest: pinned.DigestStr(), Reason: fmt.Sprintf("unsigned: %s has no tag %s", pinned.Context(), tag.TagStr())}
 	}
 	if err != nil {
@@ -81,7 +82,7 @@ func Verify(f Fetcher, pinned name.Digest, keys *Keys) error {
 		if t.read == maxSignatures {
 			break
 		}
-		ok, err := t.check(img, desc, keys)
+		ok, err := t.check(f, img, desc, keys)
 		if err != nil {
 			return fmt.Errorf("read a signature in %s: %w", tag, err)
 		}
@@ -102,7 +103,7 @@ type tally struct {
 }
 
 // check verifies one layer of a signature manifest.
-func (t *tally) check(img v1.Image, desc v1.Descriptor, keys *Keys) (bool, error) {
+func (t *tally) check(f Fetcher, img v1.Image, desc v1.Descriptor, keys *Keys) (bool, error) {
 	b64, ok := desc.Annotations[SignatureAnnotation]
 	if desc.MediaType != SimpleSigningMediaType || !ok || desc.Size > maxPayload {
 		return false, nil
@@ -113,7 +114,7 @@ func (t *tally) check(img v1.Image, desc v1.Descriptor, keys *Keys) (bool, error
 		return false, nil
 	}
 	payload, err := readPayload(img, desc.Digest)
-	if isNotFound(err) {
+	if err != nil && f.NotFound(err) {
 		return false, nil
 	}
 	if err != nil {
@@ -166,9 +167,4 @@ func readPayload(img v1.Image, digest v1.Hash) ([]byte, error) {
 		return nil, fmt.Errorf("payload %s is larger than %d bytes", digest, maxPayload)
 	}
 	return b, nil
-}
-
-func isNotFound(err error) bool {
-	var terr *transport.Error
-	return errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound
 }

@@ -26,8 +26,16 @@ import (
 type fetcher []remote.Option
 
 func (f fetcher) Image(ref name.Reference) (v1.Image, error) { return remote.Image(ref, f...) }
+func (fetcher) NotFound(err error) bool                      { return notFound(err) }
+
+func notFound(err error) bool {
+	var terr *transport.Error
+	return errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound
+}
 
 type failing struct{}
+
+func (failing) NotFound(err error) bool { return notFound(err) }
 
 func (failing) Image(name.Reference) (v1.Image, error) {
 	return nil, &transport.Error{StatusCode: http.StatusServiceUnavailable}

@@ -25,19 +25,25 @@ var cloudSDKs = []string{"github.com/aws/", "github.com/Azure/", "github.com/Azu
 var forbidden = map[string][]string{
 	"registry/cloud": {module + "/check", module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/",
 		"github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
-	"registry": {module + "/check", module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd",
+	"registry": {module + "/signature/sign", module + "/check", module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd",
 		"k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
 	// The protocol package does no I/O: it must not reach the registry
 	// client, whose transports and retries are another job.
-	"resource": {module + "/registry", module + "/check", module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd",
+	"resource": {module + "/signature/sign", module + "/registry", module + "/check", module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd",
 		"k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin",
 		"github.com/google/go-containerregistry/pkg/v1/remote", "net/http"},
-	"check":        {module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
-	"in":           {module + "/check", module + "/out", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/"},
-	"out":          {module + "/check", module + "/in", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/"},
-	"hook":         {module + "/in", module + "/out", module + "/internal/", module + "/cmd", "k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
-	"hook/kube":    {module + "/in", module + "/out", module + "/internal/", module + "/cmd", "k8s.io/client-go", "github.com/vbauerster/mpb"},
-	"internal/cli": {module + "/check", module + "/in", module + "/out", module + "/hook", module + "/cmd", "k8s.io/"},
+	"check":     {module + "/signature/sign", module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
+	"in":        {module + "/check", module + "/out", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/"},
+	"out":       {module + "/check", module + "/in", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/"},
+	"hook":      {module + "/signature/sign", module + "/in", module + "/out", module + "/internal/", module + "/cmd", "k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
+	"hook/kube": {module + "/in", module + "/out", module + "/internal/", module + "/cmd", "k8s.io/client-go", "github.com/vbauerster/mpb"},
+	// What verifies (linked by the hook, and by resource for parsing keys)
+	// is standard library and ggcr's image model; signing (key decryption)
+	// is out's alone.
+	"signature": {module + "/resource", module + "/registry", module + "/check", module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd",
+		"k8s.io/", "golang.org/x/crypto/", "github.com/sigstore/", "github.com/google/go-containerregistry/pkg/v1/remote", "net/http"},
+	"signature/sign": {module + "/resource", module + "/registry", module + "/check", module + "/in", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/", "github.com/sigstore/"},
+	"internal/cli":   {module + "/check", module + "/in", module + "/out", module + "/hook", module + "/cmd", "k8s.io/"},
 }
 
 func init() {
