@@ -2,6 +2,7 @@ package out
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +49,10 @@ func Run(ctx context.Context, req resource.OutRequest, srcDir string, opts ...Op
 	if err := req.Validate(); err != nil {
 		return resource.VersionResponse{}, err
 	}
+	key, err := signer(req.Source, o.log)
+	if err != nil {
+		return resource.VersionResponse{}, err
+	}
 	plan, warnings, err := planTags(req, srcDir)
 	if err != nil {
 		return resource.VersionResponse{}, err
@@ -86,14 +91,25 @@ func Run(ctx context.Context, req resource.OutRequest, srcDir string, opts ...Op
 	if err := push(ctx, client, img, tags, anonymous, o.log); err != nil {
 		return resource.VersionResponse{}, err
 	}
-	return resource.VersionResponse{
-		Version: resource.Version{Tag: tags[0], Digest: img.digest.String()},
-		Metadata: []resource.MetadataField{
-			// An ECR repository with its derived host, as registry-image.
-			{Name: "repository", Value: req.Source.Shown(client.Repository).Repository},
-			{Name: "tags", Value: strings.Join(tags, " ")},
-		},
-	}, nil
+	return finish(req, client, img.digest.String(), tags, key, anonymous, o.log)
+}
+
+// finish signs the pushed digest when source.sign asks, and returns the
+// version and metadata out prints.
+func finish(req resource.OutRequest, client *registry.Client, digest string, tags []string, key crypto.Signer, anonymous bool, log logrus.FieldLogger) (resource.VersionResponse, error) {
+	metadata := []resource.MetadataField{
+		// An ECR repository with its derived host, as registry-image.
+		{Name: "repository", Value: req.Source.Shown(client.Repository).Repository},
+		{Name: "tags", Value: strings.Join(tags, " ")},
+	}
+	if key != nil {
+		sigTag, err := signPushed(client, digest, key, anonymous, log)
+		if err != nil {
+			return resource.VersionResponse{}, err
+		}
+		metadata = append(metadata, resource.MetadataField{Name: "signature", Value: sigTag})
+	}
+	return resource.VersionResponse{Version: resource.Version{Tag: tags[0], Digest: digest}, Metadata: metadata}, nil
 }
 
 // silent is the logger until WithLogger gives one: a library says nothing

@@ -131,3 +131,14 @@ func (k *Keys) verify(payload, sig []byte) bool {
 	}
 	return false
 }
+
+// Contains reports whether pub is one of the keys.
+func (k *Keys) Contains(pub crypto.PublicKey) bool {
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	for _, key := range k.keys {
+		if e, ok := key.(equaler); ok && e.Equal(pub) {
+			return true
+		}
+	}
+	return false
+}
