@@ -50,6 +50,9 @@ type runtimeRequest struct {
 type kubeRequest struct {
 	Namespace string            `json:"namespace,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
+	// NameSalt is the installation's salt for pull Secret names, e.g. the
+	// namespace's UID (see kube.WithNameSalt).
+	NameSalt string `json:"name_salt,omitempty"`
 	// InputPath is where a task takes the get as an input; empty: no
 	// ConfigMap.
 	InputPath string `json:"input_path,omitempty"`
@@ -204,7 +207,7 @@ func objects(res *hook.Resolution, k *kubeRequest) (*kubeObjects, error) {
 	if k == nil {
 		k = &kubeRequest{}
 	}
-	kopts := []kube.Option{kube.WithNamespace(k.Namespace), kube.WithLabels(k.Labels)}
+	kopts := []kube.Option{kube.WithNamespace(k.Namespace), kube.WithLabels(k.Labels), kube.WithNameSalt(k.NameSalt)}
 	objs := &kubeObjects{}
 	objs.Image, objs.ImagePullPolicy = kube.TaskImage(res)
 	var err error

@@ -86,6 +86,25 @@ var _ = Describe("refimage resolve", func() {
 		Expect(k.VolumeMount.MountPath).To(Equal("/tmp/build/1/app-image"))
 	})
 
+	It("salts the pull Secret's name with kubernetes.name_salt: one name per installation, the same on every call", func() {
+		host := startRegistry()
+		digest := push(host + "/team/app:1.2")
+		secretName := func(salt string) string {
+			s := resolve(`{"type": "registry-image", "image": {"base_type": "registry-image"}, "params": {"skip_download": true},
+				"source": {"repository": "` + host + `/team/app", "username": "robot", "password": "hunter2-secret"},
+				"version": {"tag": "1.2", "digest": "` + digest + `"}, "runtime": {"trust_pinned_digests": true},
+				"kubernetes": {"namespace": "ci", "name_salt": "` + salt + `"}}`)
+			Expect(s.ExitCode()).To(Equal(0), string(s.Err.Contents()))
+			var out resolveOutput
+			Expect(json.Unmarshal(s.Out.Contents(), &out)).To(Succeed())
+			return out.Kubernetes.Secret.Name
+		}
+		a := secretName("3f0c6a7e-uid-a")
+		Expect(a).To(MatchRegexp(`^refimage-pull-[0-9a-f]{20}$`))
+		Expect(secretName("9d41b2c8-uid-b")).NotTo(Equal(a))
+		Expect(secretName("3f0c6a7e-uid-a")).To(Equal(a))
+	})
+
 	It("resolves the get of a custom type's image, which is a get plan too", func() {
 		host := startRegistry()
 		digest := push(host + "/types/slack:1")

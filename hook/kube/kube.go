@@ -31,6 +31,7 @@ const dockerHubKey = "https://index.docker.io/v1/"
 type options struct {
 	namespace string
 	labels    map[string]string
+	nameSalt  string
 }
 
 // Option configures the objects' metadata.
@@ -45,11 +46,26 @@ func WithLabels(labels map[string]string) Option {
 	return func(o *options) { o.labels = maps.Clone(labels) }
 }
 
-func meta(name, component string, opts []Option) metav1.ObjectMeta {
+// WithNameSalt sets the installation's salt for pull Secret names (see
+// SecretName): a value unique to the installation, stable across restarts,
+// and not guessable from outside, such as the UID of the namespace the
+// Secrets live in (kubectl get namespace ci -o jsonpath='{.metadata.uid}').
+// Every process of one installation must pass the same salt, or they name
+// one credential set's Secret differently. Without it, names are salted
+// with refimage's constant only, as one precomputed list would serve every
+// installation that omits it.
+func WithNameSalt(salt string) Option { return func(o *options) { o.nameSalt = salt } }
+
+func collect(opts []Option) options {
 	o := options{}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	return o
+}
+
+func meta(name, component string, opts []Option) metav1.ObjectMeta {
+	o := collect(opts)
 	labels := map[string]string{}
 	maps.Copy(labels, o.labels)
 	labels[LabelManagedBy] = ManagedBy
@@ -97,7 +113,7 @@ func PullSecret(r *hook.Resolution, opts ...Option) (*corev1.Secret, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := meta(SecretName(r), "pull-secret", opts)
+	m := meta(SecretName(r, opts...), "pull-secret", opts)
 	if r.AuthExpires != nil {
 		m.Annotations = map[string]string{AnnotationExpires: r.AuthExpires.UTC().Format(time.RFC3339)}
 	}

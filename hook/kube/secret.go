@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -24,12 +25,17 @@ import (
 // gets a new Secret rather than overwriting one a running pod still pulls
 // with. A short-lived token (r.AuthExpires set) is left out: the Secret of
 // one identity keeps its name when the token is refreshed, and is updated
-// in place.
+// in place. Each field is length-prefixed, so no two credential sets give
+// one input (joined with a separator, user "x\x00y" with password "z" and
+// user "x" with password "y\x00z" would).
 //
-// The derivation is Argon2id (1 pass, 8 MiB), so a name cannot be turned
-// back into a password by guessing faster than Argon2id allows; results
-// are memoised in this process.
-func SecretName(r *hook.Resolution) string {
+// The derivation is Argon2id (1 pass, 8 MiB) salted with the installation's
+// salt (WithNameSalt), so a name cannot be turned back into a password by
+// guessing faster than Argon2id allows, and a list of names precomputed
+// from common passwords serves one installation only. Results are memoised
+// in this process. The name is stable: the same credentials and salt give
+// the same name in every process.
+func SecretName(r *hook.Resolution, opts ...Option) string {
 	var user, pass string
 	if r.Auth != nil {
 		user, pass = r.Auth.Username, r.Auth.Password
@@ -37,12 +43,24 @@ func SecretName(r *hook.Resolution) string {
 	if r.AuthExpires != nil {
 		pass = ""
 	}
-	material := r.Registry + "\x00" + r.AuthIdentity + "\x00" + user + "\x00" + pass
-	return "refimage-pull-" + names.derive(material)
+	o := collect(opts)
+	return "refimage-pull-" + names.derive(o.nameSalt, lengthPrefixed(r.Registry, r.AuthIdentity, user, pass))
 }
 
-// nameCache memoises derived names, keyed by a SHA-256 of the material (in
-// memory only), bounded by emptying it when full.
+// lengthPrefixed encodes fields so that the encoding of one list of
+// fields is never that of another: each field's length (8 bytes, big
+// endian), then its bytes.
+func lengthPrefixed(fields ...string) string {
+	var b []byte
+	for _, f := range fields {
+		b = binary.BigEndian.AppendUint64(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	return string(b)
+}
+
+// nameCache memoises derived names, keyed by a SHA-256 of the salt and the
+// material (in memory only), bounded by emptying it when full.
 type nameCache struct {
 	mu   sync.Mutex
 	seen map[[32]byte]string
@@ -50,17 +68,19 @@ type nameCache struct {
 
 var names = &nameCache{seen: map[[32]byte]string{}}
 
-var nameSalt = []byte("refimage pull secret name v1")
+// nameSaltPrefix versions the derivation; the installation's salt follows
+// it. (v1 joined the fields with NUL and had no installation salt.)
+const nameSaltPrefix = "refimage pull secret name v2\x00"
 
-func (c *nameCache) derive(material string) string {
-	key := sha256Sum(material)
+func (c *nameCache) derive(salt, material string) string {
+	key := sha256Sum(lengthPrefixed(salt, material))
 	c.mu.Lock()
 	name, ok := c.seen[key]
 	c.mu.Unlock()
 	if ok {
 		return name
 	}
-	name = hex.EncodeToString(argon2.IDKey([]byte(material), nameSalt, 1, 8*1024, 1, 10))
+	name = hex.EncodeToString(argon2.IDKey([]byte(material), []byte(nameSaltPrefix+salt), 1, 8*1024, 1, 10))
 	c.mu.Lock()
 	if len(c.seen) >= 1024 {
 		clear(c.seen)
