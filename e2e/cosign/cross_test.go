@@ -201,4 +201,3 @@ func copyManifest(from, to name.Tag) {
 	Expect(err).NotTo(HaveOccurred())
 	Expect(remote.Write(to, img, dist.RemoteOptions()...)).To(Succeed())
 }
-
