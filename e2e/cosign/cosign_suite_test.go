@@ -43,8 +43,8 @@ var (
 	// at a home of its own: nothing of this machine's is read or written.
 	cosignEnv []string
 	// keys written by cosign generate-key-pair: cosign.* signs what must
-	// verify, other.* is another key.
-	pub, priv, otherPub string
+	// verify, other.* is another key (read by cosign from its file).
+	pub, priv string
 )
 
 var _ = BeforeSuite(func() {
@@ -79,7 +79,7 @@ var _ = BeforeSuite(func() {
 		out, code := runCosign("generate-key-pair", "--output-key-prefix", filepath.Join(work, prefix))
 		Expect(code).To(Equal(0), out)
 	}
-	pub, priv, otherPub = readFile("cosign.pub"), readFile("cosign.key"), readFile("other.pub")
+	pub, priv = readFile("cosign.pub"), readFile("cosign.key")
 })
 
 func readFile(name string) string {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/refimage/refimage/hook"
 	"github.com/refimage/refimage/internal/imagetest"
+	"github.com/refimage/refimage/internal/signtest"
 	"github.com/refimage/refimage/resource"
 	"github.com/refimage/refimage/signature"
 )
@@ -111,7 +112,9 @@ var _ = Describe("signatures cosign makes, read by refimage's check, in and hook
 	})
 
 	It("check emits the tag cosign signed and skips every other with one line; cosign agrees on each", func() {
-		r := runResource(checkBin, map[string]any{"source": source(repo, otherPub+"\n", pub)}, nil)
+		listed, err := signtest.NewKeyPair("pw") // listed beside cosign.pub, signs nothing
+		Expect(err).NotTo(HaveOccurred())
+		r := runResource(checkBin, map[string]any{"source": source(repo, listed.PublicPEM+"\n", pub)}, nil)
 		Expect(r.code).To(Equal(0), r.stderr)
 		var versions []resource.Version
 		Expect(json.Unmarshal([]byte(r.stdout), &versions)).To(Succeed())
