@@ -115,9 +115,9 @@ func (r *cachedRegistry) Image(ref name.Reference) (v1.Image, error) {
 	p := r.src.PlatformOr(nil)
 	// The config is fetched lazily, with the context of the call that
 	// fetched the image: an image cached for others must hold it already
-	// when they will read it (label_regex), or a cancelled first caller
+	// when they will read it (label_regex, fetch_metadata), or a cancelled first caller
 	// would fail every later one.
-	withConfig := r.src.LabelRegex != ""
+	withConfig := r.src.LabelRegex != "" || r.src.FetchMetadata != nil && *r.src.FetchMetadata
 	key := fmt.Sprintf("%s\x00%s\x00%s/%s\x00%t", ref.Name(), r.who, p.OS, p.Architecture, withConfig)
 	if pinned {
 		if img, ok := r.h.images.get(key); ok {

@@ -252,16 +252,19 @@ func chooseMode(p resource.GetParams, s resource.Source) (resource.Mode, string,
 }
 
 // stripKeys lists the control fields the stock registry-image resource
-// would reject, present in the step's params and source.
+// would reject (fetch_artifact, fetch_metadata), present in the step's
+// params and source.
 func stripKeys(impl Implementation, g Get) (params, source []string) {
 	if impl != ImplRegistryImage {
 		return nil, nil
 	}
-	if _, ok := g.Params[ControlParamFetchArtifact]; ok {
-		params = []string{ControlParamFetchArtifact}
-	}
-	if _, ok := g.Source[ControlParamFetchArtifact]; ok {
-		source = []string{ControlParamFetchArtifact}
+	for _, k := range []string{ControlParamFetchArtifact, ControlParamFetchMetadata} {
+		if _, ok := g.Params[k]; ok {
+			params = append(params, k)
+		}
+		if _, ok := g.Source[k]; ok {
+			source = append(source, k)
+		}
 	}
 	return params, source
 }

@@ -20,6 +20,9 @@ const (
 	ProducesLabel = "io.github.refimage.produces"
 	// ControlParamFetchArtifact is refimage's own get param.
 	ControlParamFetchArtifact = "fetch_artifact"
+	// ControlParamFetchMetadata is refimage's other get param: reference
+	// mode also writes labels.json and metadata.json.
+	ControlParamFetchMetadata = "fetch_metadata"
 )
 
 // ResourceType is one entry of a pipeline's resource_types, as written:

@@ -2,7 +2,6 @@ package in
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -181,31 +180,4 @@ func selectedMetadata(src resource.Source, image func() (v1.Image, error)) ([]re
 		return nil, err
 	}
 	return resource.ImageMetadata(src, img)
-}
-
-// imageMetadata is metadata.json of the rootfs format.
-type imageMetadata struct {
-	Cmd        []string `json:"cmd"`
-	Entrypoint []string `json:"entrypoint"`
-	Env        []string `json:"env"`
-	User       string   `json:"user"`
-}
-
-func writeJSON(path string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	return nil
-}
-
-// writeLabels writes labels.json, {} when the image has none.
-func writeLabels(dest string, labels map[string]string) error {
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	return writeJSON(filepath.Join(dest, "labels.json"), labels)
 }

@@ -81,6 +81,9 @@ func Run(ctx context.Context, req resource.InRequest, dest string, opts ...Optio
 	if err != nil {
 		return resource.VersionResponse{}, err
 	}
+	if mode == resource.ReferenceOnly {
+		why += "; " + resource.MetadataCost(req.Params, req.Source)
+	}
 	o.log.Infof("%s: %s", mode, why)
 	if notice := req.Source.ContentTrustNotice(); notice != "" {
 		o.log.Warn(notice)

@@ -7,6 +7,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/refimage/refimage/resource"
 )
 
 // writeOCI writes format oci: image.tar (a docker-loadable tarball tagged
@@ -20,5 +22,9 @@ func writeOCI(img v1.Image, tag name.Tag, dest string) error {
 	if err != nil {
 		return fmt.Errorf("read the image config: %w", err)
 	}
-	return writeLabels(dest, cfg.Config.Labels)
+	labels, err := resource.LabelsFile(cfg)
+	if err != nil {
+		return err
+	}
+	return writeFiles(dest, []resource.File{labels})
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/refimage/refimage/resource"
 )
 
 // writeRootfs writes format rootfs: the layers applied in order into
@@ -67,15 +69,12 @@ func writeRootfs(ctx context.Context, img v1.Image, open blobOpener, dest string
 	if err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(dest, "metadata.json"), imageMetadata{
-		Env:        cfg.Config.Env,
-		User:       cfg.Config.User,
-		Entrypoint: cfg.Config.Entrypoint,
-		Cmd:        cfg.Config.Cmd,
-	}); err != nil {
+	// The same bytes reference mode writes with fetch_metadata.
+	files, err := resource.ImageFiles(cfg)
+	if err != nil {
 		return err
 	}
-	return writeLabels(dest, cfg.Config.Labels)
+	return writeFiles(dest, files)
 }
 
 // extractImage runs the three stages once (extraction number run) and

@@ -41,11 +41,12 @@ type Reference struct {
 }
 
 // ResolveReference computes reference-only in: it proves the version's
-// digest exists with one manifest HEAD (or, when label_regex or
-// annotation_regex need it, one manifest GET and a config GET instead),
-// verifies its signature when source.verify is set (a manifest GET and a
-// blob GET per signature read), downloads no layer, and returns the
-// version unchanged. It has no side
+// digest exists with one manifest HEAD (or, when label_regex,
+// annotation_regex or fetch_metadata need it, one manifest GET and a config
+// GET instead; fetch_metadata then adds metadata.json and labels.json to
+// the files), verifies its signature when source.verify is set (a manifest
+// GET and a blob GET per signature read), downloads no layer, and returns
+// the version unchanged. It has no side
 // effects besides those requests, so the in binary and the runtime hook
 // share it and cannot drift.
 func ResolveReference(ctx context.Context, req resource.InRequest, open OpenFunc) (*Reference, error) {
@@ -57,6 +58,10 @@ func ResolveReference(ctx context.Context, req resource.InRequest, open OpenFunc
 	if req.Params.Platform != nil {
 		src.Platform = req.Params.Platform
 	}
+	// The step's fetch_metadata is the source's from here on, so that a
+	// registry connection (the hook's cache) knows the config is wanted.
+	on, _ := resource.FetchMetadata(req.Params, src)
+	src.FetchMetadata = &on
 
 	candidates := []resource.Source{src}
 	if mirror, ok, err := src.Mirror(); err != nil {
@@ -101,7 +106,8 @@ func proveVersion(ctx context.Context, src, candidate resource.Source, version r
 		return nil, fmt.Errorf("open %s: the registry connection does not say which ECR host it resolved to (it must implement Resolved)", candidate.Repository)
 	}
 	pinned := repo.Digest(version.Digest)
-	extra, err := proveDigest(candidate, pinned, reg)
+	withFiles, _ := resource.FetchMetadata(resource.GetParams{}, src)
+	extra, imageFiles, err := proveDigest(candidate, pinned, reg, withFiles)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +120,7 @@ func proveVersion(ctx context.Context, src, candidate resource.Source, version r
 	// source's under the registry it resolved to.
 	shown := src.Shown(repo)
 	return &Reference{
-		Files:    resource.VersionFiles(shown, version),
+		Files:    append(resource.VersionFiles(shown, version), imageFiles...),
 		Response: resource.VersionResponse{Version: version, Metadata: append(resource.VersionMetadata(shown, version), extra...)},
 		Pinned:   pinned,
 		Endpoint: endpoint,
@@ -122,31 +128,41 @@ func proveVersion(ctx context.Context, src, candidate resource.Source, version r
 }
 
 // proveDigest checks that pinned exists with one HEAD or, when the
-// source's regexes need the manifest or config, by reading them; it returns
-// the metadata they select.
-func proveDigest(src resource.Source, pinned name.Digest, reg Registry) ([]resource.MetadataField, error) {
-	if !src.WantsImageMetadata() {
+// source's regexes or fetch_metadata (withFiles) need the manifest or
+// config, by reading them (a manifest GET, and a config GET for labels and
+// files; never a layer); it returns the metadata the regexes select and,
+// withFiles, metadata.json and labels.json.
+func proveDigest(src resource.Source, pinned name.Digest, reg Registry, withFiles bool) ([]resource.MetadataField, []resource.File, error) {
+	if !src.WantsImageMetadata() && !withFiles {
 		_, found, err := reg.Digest(pinned)
 		if err != nil {
-			return nil, Explain(fmt.Sprintf("look up %s", pinned), pinned.Repository, err)
+			return nil, nil, Explain(fmt.Sprintf("look up %s", pinned), pinned.Repository, err)
 		}
 		if !found {
-			return nil, DigestGone(pinned)
+			return nil, nil, DigestGone(pinned)
 		}
-		return nil, nil
+		return nil, nil, nil
 	}
 	img, err := reg.Image(pinned)
 	if IsNotFound(err) {
-		return nil, DigestGone(pinned)
+		return nil, nil, DigestGone(pinned)
 	}
 	if err != nil {
-		return nil, Explain(fmt.Sprintf("fetch %s", pinned), pinned.Repository, err)
+		return nil, nil, Explain(fmt.Sprintf("fetch %s", pinned), pinned.Repository, err)
 	}
 	fields, err := resource.ImageMetadata(src, img)
 	if err != nil {
-		return nil, Explain(fmt.Sprintf("read the labels and annotations of %s", pinned), pinned.Repository, err)
+		return nil, nil, Explain(fmt.Sprintf("read the labels and annotations of %s", pinned), pinned.Repository, err)
 	}
-	return fields, nil
+	if !withFiles {
+		return fields, nil, nil
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, nil, Explain(fmt.Sprintf("read the config of %s", pinned), pinned.Repository, err)
+	}
+	files, err := resource.ImageFiles(cfg)
+	return fields, files, err
 }
 
 // DigestGone is the error for a pinned digest the registry no longer has.

@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
@@ -80,4 +81,51 @@ func MatchingFields(re *regexp.Regexp, values map[string]string) []MetadataField
 	}
 	sort.Slice(fields, func(i, j int) bool { return fields[i].Name < fields[j].Name })
 	return fields
+}
+
+// imageMetadata is metadata.json of the rootfs format, registry-image's.
+type imageMetadata struct {
+	Cmd        []string `json:"cmd"`
+	Entrypoint []string `json:"entrypoint"`
+	Env        []string `json:"env"`
+	User       string   `json:"user"`
+}
+
+// LabelsFile is labels.json: the config's labels ({} when it has none), as
+// every format of a full download writes it.
+func LabelsFile(cfg *v1.ConfigFile) (File, error) {
+	labels := cfg.Config.Labels
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	return jsonFile("labels.json", labels)
+}
+
+// MetadataFile is metadata.json, as the rootfs format writes it: the
+// config's cmd, entrypoint, env and user.
+func MetadataFile(cfg *v1.ConfigFile) (File, error) {
+	return jsonFile("metadata.json", imageMetadata{Cmd: cfg.Config.Cmd, Entrypoint: cfg.Config.Entrypoint, Env: cfg.Config.Env, User: cfg.Config.User})
+}
+
+// ImageFiles are metadata.json and labels.json, the files reference mode
+// adds with fetch_metadata: byte for byte what a rootfs download writes,
+// from the same functions.
+func ImageFiles(cfg *v1.ConfigFile) ([]File, error) {
+	m, err := MetadataFile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	l, err := LabelsFile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return []File{m, l}, nil
+}
+
+func jsonFile(name string, v any) (File, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return File{}, fmt.Errorf("encode %s: %w", name, err)
+	}
+	return File{Name: name, Data: append(b, '\n')}, nil
 }

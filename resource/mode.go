@@ -56,3 +56,30 @@ func ChooseMode(params GetParams, src Source, inKubernetesPod bool) (Mode, strin
 	}
 	return FullDownload, "fetch_artifact is not set and this is not a Kubernetes pod, so the image is downloaded as registry-image would", nil
 }
+
+// FetchMetadata resolves fetch_metadata as fetch_artifact is resolved: the
+// step's params first, then the source (which carries the type's
+// defaults). True makes reference mode also write labels.json and
+// metadata.json, the bytes a full download writes (ImageFiles), read from
+// the manifest and config only: a manifest GET, which Docker Hub counts as
+// a pull where the HEAD that proves a digest is not, and a config GET. The
+// reason is for in's mode line.
+func FetchMetadata(params GetParams, src Source) (bool, string) {
+	switch {
+	case params.FetchMetadata != nil:
+		return *params.FetchMetadata, fmt.Sprintf("params.fetch_metadata is %t", *params.FetchMetadata)
+	case src.FetchMetadata != nil:
+		return *src.FetchMetadata, fmt.Sprintf("source.fetch_metadata is %t", *src.FetchMetadata)
+	}
+	return false, "fetch_metadata is not set"
+}
+
+// MetadataCost says, for in's mode line in reference mode, which files the
+// mode writes and what the others cost.
+func MetadataCost(params GetParams, src Source) string {
+	on, why := FetchMetadata(params, src)
+	if on {
+		return why + ", so labels.json and metadata.json are written too, from the manifest and config (a manifest GET, which Docker Hub counts as a pull, and a config GET; no layer)"
+	}
+	return why + ", so only repository, tag and digest are written (fetch_metadata: true adds labels.json and metadata.json, for a manifest GET, which Docker Hub counts as a pull, and a config GET)"
+}

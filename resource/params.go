@@ -1,12 +1,15 @@
 package resource
 
-// GetParams are a get step's params: registry-image's plus fetch_artifact.
+// GetParams are a get step's params: registry-image's plus fetch_artifact
+// and fetch_metadata.
 type GetParams struct {
 	Format       string    `json:"format,omitempty"`
 	Platform     *Platform `json:"platform,omitempty"`
 	SkipDownload bool      `json:"skip_download,omitempty"`
 	// FetchArtifact nil means "not set on the step".
 	FetchArtifact *bool `json:"fetch_artifact,omitempty"`
+	// FetchMetadata nil means "not set on the step" (see FetchMetadata).
+	FetchMetadata *bool `json:"fetch_metadata,omitempty"`
 }
 
 // Formats a full download can write.

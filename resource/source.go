@@ -13,7 +13,7 @@ import (
 )
 
 // Source is the resource's configuration, with the same fields as
-// registry-image's plus fetch_artifact.
+// registry-image's plus fetch_artifact and fetch_metadata.
 type Source struct {
 	Repository string `json:"repository"`
 	Tag        Tag    `json:"tag,omitempty"`
@@ -38,6 +38,9 @@ type Source struct {
 	// FetchArtifact chooses between a full download and the reference only
 	// (see DESIGN.md, "Modes of in"); nil means "not set here".
 	FetchArtifact *bool `json:"fetch_artifact,omitempty"`
+	// FetchMetadata makes reference mode write labels.json and
+	// metadata.json too (see FetchMetadata); nil means "not set here".
+	FetchMetadata *bool `json:"fetch_metadata,omitempty"`
 
 	Debug bool `json:"debug,omitempty"`
 
