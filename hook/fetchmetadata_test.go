@@ -43,7 +43,9 @@ var _ = Describe("fetch_metadata", func() {
 			Expect(counts.BlobGET).To(Equal(1), "the config, no layer: %+v", counts)
 
 			want, err := registry.ResolveReference(ctx, resource.InRequest{Source: d.Source, Params: d.Params, Version: version},
-				func(ctx context.Context, s resource.Source) (registry.Registry, error) { return registry.NewClient(ctx, s) })
+				func(ctx context.Context, s resource.Source) (registry.Registry, error) {
+					return registry.NewClient(ctx, s)
+				})
 			Expect(err).NotTo(HaveOccurred())
 			Expect(r.Files).To(Equal(want.Files))
 			Expect(r.FilesMap()).To(HaveKeyWithValue("labels.json", "{\"org.example.team\":\"core\"}\n"))
