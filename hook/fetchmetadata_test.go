@@ -65,6 +65,24 @@ var _ = Describe("fetch_metadata", func() {
 		Entry("the resource's source, or the type's defaults merged into it", map[string]any{"fetch_metadata": true}, nil),
 	)
 
+	It("comes from the type's defaults too, as Concourse merges them into the source", func() {
+		h := mustNew(hook.WithLabeler(nil), hook.TrustPinnedDigests(), hook.WithImageType(hook.ImplRefimage, "ghcr.io/refimage/refimage"))
+		step := hook.GetStep{
+			Resource: hook.Resource{Name: "app-image", Type: "refimage", Source: map[string]any{"repository": repo}},
+			ResourceTypes: []hook.ResourceType{{Name: "refimage", Type: "registry-image",
+				Source: map[string]any{"repository": "ghcr.io/refimage/refimage"}, Defaults: map[string]any{"fetch_metadata": true}}},
+		}
+		g := step.Plan()
+		g.Version = map[string]string{"tag": "1.2", "digest": digest}
+		d, err := h.Decide(ctx, g)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Skip).To(BeTrue(), d.Reason)
+		r, err := h.Resolve(ctx, d)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(r.FilesMap()).To(HaveKey("labels.json"))
+		Expect(r.FilesMap()).To(HaveKey("metadata.json"))
+	})
+
 	It("is stripped with fetch_artifact before the stock resource's pod runs", func() {
 		h := mustNew(hook.WithLabeler(nil))
 		d, err := h.Decide(ctx, baseGet(map[string]any{"repository": repo, "fetch_metadata": true},

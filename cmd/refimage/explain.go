@@ -24,7 +24,38 @@ type getRow struct {
 	Reason   string   `json:"reason"`
 	ImageOf  []string `json:"image_of"`
 	InputOf  []string `json:"input_of"`
+	// Files are what the get writes when it skips its pod: in's files in
+	// reference mode, with labels.json and metadata.json when
+	// fetch_metadata is true (params, source, or the type's defaults);
+	// none for a get that runs its pod.
+	Files []string `json:"files,omitempty"`
 }
+
+// referenceFiles are the files reference mode writes for a get of r, with
+// fetch_metadata resolved as in resolves it (params, then the source with
+// the type's defaults merged in).
+func referenceFiles(params map[string]any, r hook.Resource, types []hook.ResourceType) []string {
+	files := []string{"repository", "tag", "digest"}
+	values := []any{params[hook.ControlParamFetchMetadata], r.Source[hook.ControlParamFetchMetadata]}
+	for _, t := range types {
+		if t.Name == r.Type {
+			values = append(values, t.Defaults[hook.ControlParamFetchMetadata])
+		}
+	}
+	for _, v := range values {
+		if on, ok := v.(bool); ok {
+			if on {
+				files = append(files, "labels.json", "metadata.json")
+			}
+			break
+		}
+	}
+	return files
+}
+
+// filesNote is the table's last line when a get may skip its pod: which
+// files it writes then, how to ask for the rest and what they cost.
+const filesNote = "Without a pod a get writes repository, tag and digest; fetch_metadata: true (params, source or the type's defaults) adds labels.json and metadata.json, for a manifest GET (Docker Hub counts it as a pull; the HEAD that proves a digest does not) and a config GET."
 
 // explain lists every get step of p, in file order. Custom types' image
 // labels are looked up only when labels is true; ((vars)) are left alone.
@@ -54,6 +85,9 @@ func explain(ctx context.Context, p *pipeline, labels bool) []getRow {
 			row.Job, row.Type = j.Name, r.Type
 			row.ImageOf, row.InputOf = orEmpty(imageOf[row.Get]), orEmpty(inputOf[row.Get])
 			row.Decision, row.Reason = d.decide(ctx, hook.GetStep{Resource: r, ResourceTypes: p.ResourceTypes, Params: params})
+			if row.Decision != decisionPod && row.Decision != decisionError {
+				row.Files = referenceFiles(params, r, p.ResourceTypes)
+			}
 			rows = append(rows, row)
 		})
 	}
@@ -109,7 +143,14 @@ func writeTable(w io.Writer, rows []getRow) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Job, get, r.Resource, r.Type, r.Decision,
 			list(r.ImageOf), list(r.InputOf), r.Reason)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if slices.ContainsFunc(rows, func(r getRow) bool { return r.Decision != decisionPod && r.Decision != decisionError }) {
+		_, err := fmt.Fprintln(w, filesNote)
+		return err
+	}
+	return nil
 }
 
 func writeJSON(w io.Writer, rows []getRow) error {

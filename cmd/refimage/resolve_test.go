@@ -119,6 +119,22 @@ var _ = Describe("refimage resolve", func() {
 		Expect(out.Kubernetes.Secret).To(BeNil())
 	})
 
+	It("shows labels.json and metadata.json in the ConfigMap's data with fetch_metadata: true", func() {
+		host := startRegistry()
+		digest := push(host + "/team/app:1.2")
+		s := resolve(`{"name": "app-image", "type": "registry-image", "image": {"base_type": "registry-image"},
+			"source": {"repository": "` + host + `/team/app"}, "params": {"fetch_metadata": true},
+			"version": {"tag": "1.2", "digest": "` + digest + `"}, "kubernetes": {"input_path": "/tmp/build/1/app-image"}}`)
+		Expect(s.ExitCode()).To(Equal(0), string(s.Err.Contents()))
+		var out resolveOutput
+		Expect(json.Unmarshal(s.Out.Contents(), &out)).To(Succeed())
+		Expect(out.Kubernetes.ConfigMap.Data).To(HaveKey("labels.json"))
+		Expect(out.Kubernetes.ConfigMap.Data).To(HaveKey("metadata.json"))
+		Expect(out.Kubernetes.ConfigMap.Data["metadata.json"]).To(HavePrefix(`{"cmd":`))
+		Expect(out.Kubernetes.ConfigMap.Data).To(Equal(out.Files))
+		Expect(out.Kubernetes.Volume.ConfigMap.Items).To(HaveLen(5))
+	})
+
 	It("prints only the decision for a step that needs a pod, and never fails it", func() {
 		s := resolve(`{"type": "s3", "image": {"base_type": "s3"}, "source": {"bucket": "b", "regexp": "x-(.*).tgz"},
 			"params": {"skip_download": true}, "version": {"path": "x-1.tgz"}}`)
