@@ -36,9 +36,17 @@ const (
 // it made per run (ref-requests and ref-manifest-HEADs are per run; pings
 // of /v2/ are not counted). full/raw is the ratio of the best of five
 // interleaved runs of each; full/raw-median-pair, the median of the five
-// pairs' ratios, says how steady that is on a shared machine. With
-// REFIMAGE_BENCH_BASELINE_IN=path/to/in, that binary runs in each pair
-// too, and baseline/raw-median-pair is its median ratio.
+// pairs' ratios, says how steady that is on a shared machine. Each pair
+// also runs this machine's floor (floorRun, one and two layers at a time,
+// the faster kept): the same layers inflated alone (floor-inflate), and
+// inflated and written out (floor-extract), with no network, order or
+// checks.
+// With REFIMAGE_BENCH_BASELINE_IN=path/to/in (another commit's build), and
+// with REFIMAGE_BENCH_REGISTRY_IMAGE_IN=path/to/registry-image's in, those
+// binaries run in each pair too, with the same request: NAME/raw-median-pair
+// is their median ratio to the raw pipeline, full/NAME-median-pair this
+// binary's to theirs and floor-extract/NAME-median-pair the floor's to
+// theirs (the least full/NAME could be on this machine).
 func BenchmarkIn(b *testing.B) {
 	bin, dist := inAndDistribution(b)
 	proxy := registrytest.NewProxy(dist)
@@ -55,9 +63,8 @@ func BenchmarkIn(b *testing.B) {
 	// for the same cores.
 	direct := dist.Repo("bench/large")
 	fullReq := request{Source: map[string]any{"repository": direct}, Version: req.Version}
-	// Another in binary (another commit's, say) to run interleaved with
-	// this one, so that designs compare on the same machine state.
-	baseline := os.Getenv("REFIMAGE_BENCH_BASELINE_IN")
+	others := othersFromEnv()
+	blobs := layerFiles(b, img, b.TempDir())
 
 	for range b.N {
 		// The machine is shared, so each figure is the best of a few runs.
@@ -67,11 +74,11 @@ func BenchmarkIn(b *testing.B) {
 		proxy.Reset()
 		ref := best(5, func() timedRun { return runTimed(b, bin, req, b.TempDir(), inPod) })
 		counts := proxy.Counts()
-		fr := fullAgainstRaw(b, 5, bin, baseline, fullReq, direct, digest)
+		fr := fullAgainstRaw(b, 5, bin, others, fullReq, direct, digest, blobs)
 		if fr.full.err != nil || ref.err != nil {
 			b.Fatalf("in failed: full: %v, reference: %v", fr.full.err, ref.err)
 		}
-		fr.report(b, baseline != "")
+		fr.report(b)
 		b.ReportMetric(float64(ref.wall.Microseconds())/1000, "ref-ms")
 		b.ReportMetric(float64(start.wall.Microseconds())/1000, "start-ms")
 		b.ReportMetric(float64((ref.wall-start.wall).Microseconds())/1000, "ref-minus-start-ms")
@@ -80,33 +87,63 @@ func BenchmarkIn(b *testing.B) {
 	}
 }
 
-// fullRaw is what n interleaved runs of the full download and of the raw
-// pipeline gave.
+// fullRaw is what n interleaved runs of the full download, of the raw
+// pipeline, of the other binaries and of the floor gave.
 type fullRaw struct {
 	raw, full timedRun // the fastest of each; full has the highest peak RSS
-	// The ratio of each full run, and of each baseline run, to the raw run
-	// beside it.
-	pairRatios, baselineRatios []float64
+	// The ratio of each full run to the raw run beside it.
+	pairRatios []float64
+	others     []*another
+	// The floor's fastest runs: inflating alone, and with the writes; and
+	// each full run's ratio to the floor with the writes beside it.
+	inflate, extract timedRun
+	overFloor        []float64
 }
 
-// fullAgainstRaw runs the raw pipeline and the in binary (and the baseline
-// binary, when given) n times in turn, each into a directory removed
-// afterwards, so that neither pays for the other's dirty pages. It stops at
-// the first full run that fails, with that run as full.
-func fullAgainstRaw(b *testing.B, n int, bin, baseline string, fullReq request, repo, digest string) fullRaw {
-	var fr fullRaw
+// another is an in binary run in each pair beside this one, with the same
+// request, so that builds and implementations compare on one machine
+// state; name prefixes its metrics.
+type another struct {
+	name, bin string
+	// Its wall time over the raw run's, and the full run's and the floor's
+	// (with the writes) over its, pair by pair.
+	overRaw, fullOver, floorOver []float64
+}
+
+// othersFromEnv are the binaries the environment names: another build of
+// in (REFIMAGE_BENCH_BASELINE_IN, another commit's, say) and
+// registry-image's in built from its source
+// (REFIMAGE_BENCH_REGISTRY_IMAGE_IN).
+func othersFromEnv() []*another {
+	var others []*another
+	for _, o := range []another{{name: "baseline", bin: os.Getenv("REFIMAGE_BENCH_BASELINE_IN")},
+		{name: "registry-image", bin: os.Getenv("REFIMAGE_BENCH_REGISTRY_IMAGE_IN")}} {
+		if o.bin != "" {
+			others = append(others, &o)
+		}
+	}
+	return others
+}
+
+// fullAgainstRaw runs the raw pipeline, the in binary, the others and the
+// floor n times in turn, each into a directory removed afterwards, so that
+// none pays for another's dirty pages. It stops at the first full run that
+// fails, with that run as full.
+func fullAgainstRaw(b *testing.B, n int, bin string, others []*another, fullReq request, repo, digest string, blobs []string) fullRaw {
+	fr := fullRaw{others: others}
 	for i := range n {
 		r := rawPipeline(b, repo, digest, scratch(b))
 		f := runTimed(b, bin, fullReq, scratch(b))
 		fr.pairRatios = append(fr.pairRatios, f.wall.Seconds()/r.wall.Seconds())
-		if baseline != "" {
-			bl := runTimed(b, baseline, fullReq, scratch(b))
-			must(b, bl.err)
-			fr.baselineRatios = append(fr.baselineRatios, bl.wall.Seconds()/r.wall.Seconds())
+		inf, ext := floor(b, blobs, false), floor(b, blobs, true)
+		fr.overFloor = append(fr.overFloor, f.wall.Seconds()/ext.wall.Seconds())
+		for _, o := range others {
+			o.run(b, fullReq, r, f, ext)
 		}
-		if i == 0 || r.wall < fr.raw.wall {
-			fr.raw = r
+		if i == 0 {
+			fr.raw, fr.inflate, fr.extract = r, inf, ext
 		}
+		fr.raw, fr.inflate, fr.extract = faster(fr.raw, r), faster(fr.inflate, inf), faster(fr.extract, ext)
 		if f.err != nil {
 			fr.full = f
 			break
@@ -119,9 +156,29 @@ func fullAgainstRaw(b *testing.B, n int, bin, baseline string, fullReq request, 
 	return fr
 }
 
+// run runs the other binary once and records how it compares to the raw
+// run, the full run and the floor run of its pair.
+func (o *another) run(b *testing.B, req request, raw, full, floor timedRun) {
+	t := runTimed(b, o.bin, req, scratch(b))
+	if t.err != nil {
+		b.Fatalf("%s %s failed: %v", o.name, o.bin, t.err)
+	}
+	o.overRaw = append(o.overRaw, t.wall.Seconds()/raw.wall.Seconds())
+	o.fullOver = append(o.fullOver, full.wall.Seconds()/t.wall.Seconds())
+	o.floorOver = append(o.floorOver, floor.wall.Seconds()/t.wall.Seconds())
+}
+
+// faster is the run of a and b with the shorter wall time.
+func faster(a, b timedRun) timedRun {
+	if b.wall < a.wall {
+		return b
+	}
+	return a
+}
+
 // report reports the full download's figures and how they compare to the
-// raw pipeline's.
-func (fr fullRaw) report(b *testing.B, withBaseline bool) {
+// raw pipeline's, the other binaries' and the floor's.
+func (fr fullRaw) report(b *testing.B) {
 	mib := float64(largeSize) / (1 << 20)
 	b.ReportMetric(fr.full.wall.Seconds(), "full-s")
 	b.ReportMetric(mib/fr.full.wall.Seconds(), "full-MiB/s")
@@ -129,11 +186,18 @@ func (fr fullRaw) report(b *testing.B, withBaseline bool) {
 	b.ReportMetric(fr.raw.wall.Seconds(), "raw-seq-s")
 	b.ReportMetric(fr.full.wall.Seconds()/fr.raw.wall.Seconds(), "full/raw")
 	b.ReportMetric(median(fr.pairRatios), "full/raw-median-pair")
-	if withBaseline {
-		b.ReportMetric(median(fr.baselineRatios), "baseline/raw-median-pair")
+	for _, o := range fr.others {
+		b.ReportMetric(median(o.overRaw), o.name+"/raw-median-pair")
+		b.ReportMetric(median(o.fullOver), "full/"+o.name+"-median-pair")
+		b.ReportMetric(median(o.floorOver), "floor-extract/"+o.name+"-median-pair")
 	}
 	b.ReportMetric(fr.full.cpu.Seconds(), "full-cpu-s")
 	b.ReportMetric(fr.raw.cpu.Seconds(), "raw-seq-cpu-s")
+	b.ReportMetric(fr.inflate.wall.Seconds(), "floor-inflate-s")
+	b.ReportMetric(fr.inflate.cpu.Seconds(), "floor-inflate-cpu-s")
+	b.ReportMetric(fr.extract.wall.Seconds(), "floor-extract-s")
+	b.ReportMetric(fr.extract.cpu.Seconds(), "floor-extract-cpu-s")
+	b.ReportMetric(median(fr.overFloor), "full/floor-extract-median-pair")
 }
 
 // median sorts xs and returns its middle value (the upper one of an even
