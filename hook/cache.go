@@ -156,3 +156,18 @@ func (r *cachedRegistry) VerifySignature(pinned name.Digest, keys *signature.Key
 	r.h.verified.put(key, struct{}{})
 	return nil
 }
+
+// Referrers implements registry.ReferrersLister when the connection does,
+// so that signatures stored as Sigstore bundles verify through the hook
+// too. Never cached: only a verified result is.
+func (r *cachedRegistry) Referrers(d name.Digest) ([]v1.Descriptor, error) {
+	c, err := r.connect()
+	if err != nil {
+		return nil, err
+	}
+	lister, ok := c.(registry.ReferrersLister)
+	if !ok {
+		return nil, nil
+	}
+	return lister.Referrers(d)
+}

@@ -197,3 +197,18 @@ func headUnanswered(err error) bool {
 func (c *Client) Image(ref name.Reference) (v1.Image, error) {
 	return remote.Image(ref, c.Remote...)
 }
+
+// Referrers lists d's OCI referrers: the registry's referrers API, or the
+// sha256-<hex> tag of the fallback scheme where it has none (one more
+// request); none is an empty list.
+func (c *Client) Referrers(d name.Digest) ([]v1.Descriptor, error) {
+	idx, err := remote.Referrers(d, c.Remote...)
+	if err != nil {
+		return nil, err
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("read the referrers of %s: %w", d, err)
+	}
+	return m.Manifests, nil
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/refimage/refimage/resource"
 	"github.com/refimage/refimage/signature"
@@ -35,7 +36,11 @@ func VerifySignature(src resource.Source, pinned name.Digest, reg Registry) erro
 // CheckSignature is VerifySignature's work, for a SignatureVerifier that
 // caches its results.
 func CheckSignature(pinned name.Digest, keys *signature.Keys, reg Registry) error {
-	err := signature.Verify(fetcher{reg}, pinned, keys)
+	var f signature.Fetcher = fetcher{reg}
+	if lister, ok := reg.(ReferrersLister); ok {
+		f = referrersFetcher{fetcher{reg}, lister}
+	}
+	err := signature.Verify(f, pinned, keys)
 	if errors.Is(err, signature.ErrUnverified) {
 		return fmt.Errorf("verify %s: %w", pinned, err)
 	}
@@ -46,3 +51,15 @@ func CheckSignature(pinned name.Digest, keys *signature.Keys, reg Registry) erro
 type fetcher struct{ Registry }
 
 func (fetcher) NotFound(err error) bool { return IsNotFound(err) }
+
+// ReferrersLister is a Registry that lists OCI referrers (Client does, and
+// the hook's caching registry through it): signatures stored as Sigstore
+// bundles are found only through one.
+type ReferrersLister interface {
+	Referrers(d name.Digest) ([]v1.Descriptor, error)
+}
+
+type referrersFetcher struct {
+	fetcher
+	ReferrersLister
+}

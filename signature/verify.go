@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -59,43 +58,61 @@ func SignatureTag(d name.Digest) name.Tag {
 }
 
 // Verify succeeds when a signature on pinned, in its repository, verifies
-// with one of keys and signs pinned's digest. It costs one manifest GET
-// (the signature tag) and one blob GET per signature read. A digest that
-// does not verify is an *UnverifiedError; a registry that fails is a
-// wrapped registry error, so that a caller can tell an outage from an
-// unsigned image.
+// with one of keys and signs pinned's digest: a cosign signature under the
+// tag sha256-<hex>.sig (one manifest GET, and one blob GET per signature
+// read), else, when f can list referrers, a Sigstore bundle among pinned's
+// OCI referrers (the listing, then a manifest and a blob GET per bundle).
+// A digest that does not verify is an *UnverifiedError; a registry that
+// fails is a wrapped registry error, so that a caller can tell an outage
+// from an unsigned image.
 func Verify(f Fetcher, pinned name.Digest, keys *Keys) error {
-	tag := SignatureTag(pinned)
-	img, err := f.Image(tag)
+	t := tally{want: pinned.DigestStr(), tag: SignatureTag(pinned)}
+	ok, err := t.verifyTag(f, keys)
+	if err != nil || ok {
+		return err
+	}
+	if r, can := f.(ReferrersFetcher); can {
+		ok, err := t.verifyBundles(r, pinned, keys)
+		if err != nil || ok {
+			return err
+		}
+	}
+	return &UnverifiedError{Digest: pinned.DigestStr(), Reason: t.reason(pinned.Context(), keys)}
+}
+
+// verifyTag checks the signatures under the tag sha256-<hex>.sig.
+func (t *tally) verifyTag(f Fetcher, keys *Keys) (bool, error) {
+	img, err := f.Image(t.tag)
 	if err != nil && f.NotFound(err) {
-		return &UnverifiedError{Digest: pinned.DigestStr(), Reason: fmt.Sprintf("unsigned: %s has no tag %s", pinned.Context(), tag.TagStr())}
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("fetch the signatures %s: %w", tag, err)
+		return false, fmt.Errorf("fetch the signatures %s: %w", t.tag, err)
 	}
 	m, err := img.Manifest()
 	if err != nil {
-		return fmt.Errorf("read the signatures %s: %w", tag, err)
+		return false, fmt.Errorf("read the signatures %s: %w", t.tag, err)
 	}
-	t := tally{want: pinned.DigestStr()}
 	for _, desc := range m.Layers {
 		if t.read == maxSignatures {
 			break
 		}
 		ok, err := t.check(f, img, desc, keys)
 		if err != nil {
-			return fmt.Errorf("read a signature in %s: %w", tag, err)
+			return false, fmt.Errorf("read a signature in %s: %w", t.tag, err)
 		}
 		if ok {
-			return nil
+			return true, nil
 		}
 	}
-	return &UnverifiedError{Digest: pinned.DigestStr(), Reason: t.reason(tag, keys)}
+	return false, nil
 }
 
 // tally counts what the signatures of one digest were, for the reason.
 type tally struct {
 	want        string
+	tag         name.Tag
+	referrers   bool   // the referrers were listed too
 	read        int    // signature layers read
 	intact      int    // signatures that verify with a key
 	otherDigest string // a digest that a verified payload signs instead
@@ -136,35 +153,22 @@ func (t *tally) check(f Fetcher, img v1.Image, desc v1.Descriptor, keys *Keys) (
 	return true, nil
 }
 
-func (t *tally) reason(tag name.Tag, keys *Keys) string {
+func (t *tally) reason(repo name.Repository, keys *Keys) string {
+	where := "the tag " + t.tag.TagStr()
+	if t.referrers {
+		where += " and the Sigstore bundles among its referrers"
+	}
 	switch {
 	case t.otherDigest != "":
-		return fmt.Sprintf("the signature in %s that verifies signs another image, %s", tag.TagStr(), t.otherDigest)
+		return fmt.Sprintf("the signature that verifies signs another image, %s", t.otherDigest)
 	case t.badPayload != nil:
 		return t.badPayload.Error()
 	case t.read == 0:
-		return fmt.Sprintf("unsigned: %s holds no cosign signature", tag.TagStr())
+		return fmt.Sprintf("unsigned: %s has no cosign signature in %s", repo, where)
 	}
-	return fmt.Sprintf("none of the %d signature(s) in %s verifies with the %d key(s) of source.verify.public_keys (signed with another key, or altered)", t.read, tag.TagStr(), keys.Len())
+	return fmt.Sprintf("none of the %d signature(s) in %s verifies with the %d key(s) of source.verify.public_keys (signed with another key, or altered)", t.read, where, keys.Len())
 }
 
 func readPayload(img v1.Image, digest v1.Hash) ([]byte, error) {
-	l, err := img.LayerByDigest(digest)
-	if err != nil {
-		return nil, fmt.Errorf("find layer %s: %w", digest, err)
-	}
-	rc, err := l.Compressed()
-	if err != nil {
-		return nil, fmt.Errorf("fetch payload %s: %w", digest, err)
-	}
-	defer rc.Close()
-	// Reading to the end makes ggcr check the blob against its digest.
-	b, err := io.ReadAll(io.LimitReader(rc, maxPayload+1))
-	if err != nil {
-		return nil, fmt.Errorf("read payload %s: %w", digest, err)
-	}
-	if len(b) > maxPayload {
-		return nil, fmt.Errorf("payload %s is larger than %d bytes", digest, maxPayload)
-	}
-	return b, nil
+	return readBlob(img, digest, maxPayload)
 }

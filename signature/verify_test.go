@@ -28,6 +28,21 @@ type fetcher []remote.Option
 func (f fetcher) Image(ref name.Reference) (v1.Image, error) { return remote.Image(ref, f...) }
 func (fetcher) NotFound(err error) bool                      { return notFound(err) }
 
+// withReferrers also lists referrers, as registry.Client does.
+type withReferrers struct{ fetcher }
+
+func (f withReferrers) Referrers(d name.Digest) ([]v1.Descriptor, error) {
+	idx, err := remote.Referrers(d, f.fetcher...)
+	if err != nil {
+		return nil, err
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	return m.Manifests, nil
+}
+
 func notFound(err error) bool {
 	var terr *transport.Error
 	return errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound
@@ -95,7 +110,7 @@ var _ = Describe("Verify", func() {
 		Entry("a missing signature", func() error { return nil }, "unsigned: "),
 		Entry("a tampered payload", func() error {
 			return signtest.Attach(digest.String(), kp, signtest.Tampered, "", opts...)
-		}, "none of the 1 signature(s) in sha256-"),
+		}, "none of the 1 signature(s) in the tag sha256-"),
 		Entry("a signature by another key", func() error {
 			third, err := signtest.NewKeyPair("pw")
 			if err != nil {
@@ -126,4 +141,37 @@ var _ = Describe("Verify", func() {
 		Entry("Ed25519", func() crypto.Signer { _, k, _ := ed25519.GenerateKey(rand.Reader); return k }),
 		Entry("RSA", func() crypto.Signer { k, _ := rsa.GenerateKey(rand.Reader, 2048); return k }),
 	)
+
+	Describe("Sigstore bundles among the OCI referrers (cosign sign --new-bundle-format)", func() {
+		It("accepts a bundle signed by one of the keys, only through a fetcher that lists referrers", func() {
+			Expect(signtest.AttachBundle(digest.String(), kp, signtest.Valid, "", "", opts...)).To(Succeed())
+			Expect(signature.Verify(withReferrers{opts}, digest, keys)).To(Succeed())
+			Expect(signature.Verify(opts, digest, keys)).To(MatchError(ContainSubstring("unsigned: ")))
+		})
+
+		DescribeTable("refuses, saying why",
+			func(kind signtest.Kind, key func() signtest.KeyPair, predicate, want string) {
+				Expect(signtest.AttachBundle(digest.String(), key(), kind, other, predicate, opts...)).To(Succeed())
+				err := signature.Verify(withReferrers{opts}, digest, keys)
+				Expect(err).To(MatchError(signature.ErrUnverified))
+				Expect(err).To(MatchError(ContainSubstring(want)))
+			},
+			Entry("a tampered statement", signtest.Tampered, func() signtest.KeyPair { return kp }, "",
+				"none of the 1 signature(s) in the tag sha256-"),
+			Entry("a bundle by another key", signtest.Valid, func() signtest.KeyPair {
+				third, err := signtest.NewKeyPair("pw")
+				Expect(err).NotTo(HaveOccurred())
+				return third
+			}, "", "and the Sigstore bundles among its referrers verifies"),
+			Entry("a bundle for another digest", signtest.OtherDigest, func() signtest.KeyPair { return kp }, "", "signs another image, "),
+			Entry("an attestation of something else, signed with the key", signtest.Valid, func() signtest.KeyPair { return kp },
+				"https://slsa.dev/provenance/v1", `is not a cosign image signature (predicate "https://slsa.dev/provenance/v1")`),
+		)
+
+		It("says an image with neither is unsigned", func() {
+			err := signature.Verify(withReferrers{opts}, digest, keys)
+			Expect(err).To(MatchError(ContainSubstring("has no cosign signature in the tag sha256-")))
+			Expect(err).To(MatchError(ContainSubstring(" and the Sigstore bundles among its referrers")))
+		})
+	})
 })

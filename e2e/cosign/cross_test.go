@@ -100,10 +100,13 @@ var _ = Describe("signatures cosign makes, read by refimage's check, in and hook
 
 	BeforeAll(func() {
 		repo = dist.Repo("cross/cosign")
-		for _, t := range []string{"1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0", "donor"} {
+		for _, t := range []string{"1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.5.0", "donor"} {
 			digests[t] = pushImage(repo + ":" + t)
 		}
 		cosignSign("cosign.key", repo, digests["1.0.0"])
+		// A Sigstore bundle, attached as an OCI referrer.
+		out, code := runCosign("sign", "--key", filepath.Join(work, "cosign.key"), "--tlog-upload=false", "--new-bundle-format", repo+"@"+digests["1.5.0"])
+		Expect(code).To(Equal(0), out)
 		cosignSign("cosign.key", repo, digests["1.2.0"])
 		tamper(sigTag(repo, digests["1.2.0"]))
 		cosignSign("other.key", repo, digests["1.3.0"])
@@ -111,14 +114,14 @@ var _ = Describe("signatures cosign makes, read by refimage's check, in and hook
 		copyManifest(sigTag(repo, digests["donor"]), sigTag(repo, digests["1.4.0"]))
 	})
 
-	It("check emits the tag cosign signed and skips every other with one line; cosign agrees on each", func() {
+	It("check emits the tags cosign signed (a .sig tag, a bundle) and skips every other with one line; cosign agrees on each", func() {
 		listed, err := signtest.NewKeyPair("pw") // listed beside cosign.pub, signs nothing
 		Expect(err).NotTo(HaveOccurred())
 		r := runResource(checkBin, map[string]any{"source": source(repo, listed.PublicPEM+"\n", pub)}, nil)
 		Expect(r.code).To(Equal(0), r.stderr)
 		var versions []resource.Version
 		Expect(json.Unmarshal([]byte(r.stdout), &versions)).To(Succeed())
-		Expect(versions).To(Equal([]resource.Version{{Tag: "1.0.0", Digest: digests["1.0.0"]}}))
+		Expect(versions).To(Equal([]resource.Version{{Tag: "1.0.0", Digest: digests["1.0.0"]}, {Tag: "1.5.0", Digest: digests["1.5.0"]}}))
 		for tag := range bad {
 			Expect(r.stderr).To(ContainSubstring("skipping tag " + tag + " (" + digests[tag] + "): not verified: "))
 		}
@@ -132,19 +135,18 @@ var _ = Describe("signatures cosign makes, read by refimage's check, in and hook
 		}
 	})
 
-	It("in writes the reference and downloads the image cosign signed", func() {
-		v := resource.Version{Tag: "1.0.0", Digest: digests["1.0.0"]}
-		r := runResource(inBin, map[string]any{"source": source(repo, pub), "version": v}, []string{inPod}, GinkgoT().TempDir())
-		Expect(r.code).To(Equal(0), r.stderr)
-		r = runResource(inBin, map[string]any{"source": source(repo, pub), "version": v, "params": map[string]any{"fetch_artifact": true}}, nil, GinkgoT().TempDir())
-		Expect(r.code).To(Equal(0), r.stderr)
-	})
-
-	It("the hook hands over the digest cosign signed", func() {
-		res, err := resolve(repo, resource.Version{Tag: "1.0.0", Digest: digests["1.0.0"]})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(res.Reference).To(Equal(repo + "@" + digests["1.0.0"]))
-	})
+	for _, tag := range []string{"1.0.0", "1.5.0"} {
+		It("in writes the reference and downloads the image cosign signed, and the hook hands it over ("+tag+")", func() {
+			v := resource.Version{Tag: tag, Digest: digests[tag]}
+			r := runResource(inBin, map[string]any{"source": source(repo, pub), "version": v}, []string{inPod}, GinkgoT().TempDir())
+			Expect(r.code).To(Equal(0), r.stderr)
+			r = runResource(inBin, map[string]any{"source": source(repo, pub), "version": v, "params": map[string]any{"fetch_artifact": true}}, nil, GinkgoT().TempDir())
+			Expect(r.code).To(Equal(0), r.stderr)
+			res, err := resolve(repo, v)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(res.Reference).To(Equal(repo + "@" + digests[tag]))
+		})
+	}
 
 	DescribeTable("in (both modes) and the hook refuse",
 		func(tag string) {
