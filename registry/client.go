@@ -35,6 +35,7 @@ type options struct {
 	base      http.RoundTripper
 	retry     RetryPolicy
 	stall     time.Duration
+	answer    time.Duration
 	platform  *resource.Platform
 	push      bool
 	userAgent string
@@ -58,6 +59,11 @@ func WithRetryPolicy(p RetryPolicy) Option { return func(o *options) { o.retry =
 // stall detection off). Tests shorten it.
 func WithStallTimeout(d time.Duration) Option { return func(o *options) { o.stall = d } }
 
+// WithAnswerTimeout sets how long a write whose body was fully sent may
+// wait for its answer (default DefaultAnswerTimeout); a bound shorter than
+// the stall timeout's is the stall timeout's.
+func WithAnswerTimeout(d time.Duration) Option { return func(o *options) { o.answer = d } }
+
 // WithPlatform overrides the source's platform (in's params.platform).
 func WithPlatform(p *resource.Platform) Option { return func(o *options) { o.platform = p } }
 
@@ -76,7 +82,7 @@ func WithJobs(n int) Option { return func(o *options) { o.jobs = n } }
 // calls that follow spend no request on auth. Errors are classified (see
 // Explain) and name the registry.
 func NewClient(ctx context.Context, src resource.Source, opts ...Option) (*Client, error) {
-	o := options{retry: DefaultRetryPolicy(), stall: DefaultStallTimeout, userAgent: "refimage", jobs: 4, warn: func(string, ...any) {}, resolver: StaticResolver{}}
+	o := options{retry: DefaultRetryPolicy(), stall: DefaultStallTimeout, answer: DefaultAnswerTimeout, userAgent: "refimage", jobs: 4, warn: func(string, ...any) {}, resolver: StaticResolver{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -100,7 +106,7 @@ func NewClient(ctx context.Context, src resource.Source, opts ...Option) (*Clien
 	// again; ggcr's remote retries only the operations it cannot (see
 	// RetryOperation), and its own transport retries are off because rt
 	// below is a *transport.Wrapper.
-	base = &stallTransport{inner: base, after: o.stall}
+	base = &stallTransport{inner: base, after: o.stall, answer: o.answer}
 	base = &retryTransport{inner: base, policy: o.retry, warn: o.warn}
 	base = transport.NewUserAgent(base, o.userAgent)
 

@@ -40,13 +40,14 @@ var _ = Describe("stalled requests", func() {
 	})
 	// call runs f with a client whose stall timeout is one second, and
 	// returns its error once it ends.
-	call := func(f func(c *registry.Client) error) error {
+	call := func(f func(c *registry.Client) error, opts ...registry.Option) error {
 		done := make(chan error, 1)
 		go func() {
 			defer GinkgoRecover()
 			src := resource.Source{Repository: repo, Insecure: true}
-			c, err := registry.NewClient(context.Background(), src, registry.WithRetryPolicy(fast),
-				registry.WithStallTimeout(time.Second), registry.WithWarnings(func(f string, a ...any) { warns = append(warns, f) }))
+			opts = append([]registry.Option{registry.WithRetryPolicy(fast), registry.WithStallTimeout(time.Second),
+				registry.WithWarnings(func(f string, a ...any) { warns = append(warns, f) })}, opts...)
+			c, err := registry.NewClient(context.Background(), src, opts...)
 			if err == nil {
 				err = f(c)
 			}
@@ -95,4 +96,32 @@ var _ = Describe("stalled requests", func() {
 		Entry("a manifest HEAD", registrytest.Fault{Kind: registrytest.StallRequest, Method: http.MethodHead, PathContains: "/manifests/"}, manifestHEAD),
 		Entry("a tag list", registrytest.Fault{Kind: registrytest.StallBody, Method: http.MethodGet, PathContains: "/tags/list"}, tagList),
 	)
+
+	// A registry may take minutes to commit a large upload; only the
+	// answer bound, not the no-byte one, limits that wait.
+	Describe("a write the registry is slow to answer", func() {
+		push := func(c *registry.Client) error {
+			img, err := random.Image(2048, 1)
+			Expect(err).NotTo(HaveOccurred())
+			return remote.Write(c.Repository.Tag("v2"), img, c.Remote...)
+		}
+		commit := registrytest.Fault{Kind: registrytest.DelayAnswer, Method: http.MethodPut, PathContains: "/blobs/uploads/"}
+
+		It("succeeds when a commit takes longer than the stall timeout, committing each blob once", func() {
+			commit.Delay = 1500 * time.Millisecond
+			proxy.Fail(commit)
+			Expect(call(push)).To(Succeed())
+			Expect(proxy.Counts().Faults).To(Equal(2), "one commit PUT for the layer and one for the config, none sent again")
+			Expect(warns).To(BeEmpty())
+		})
+
+		It("gives up when the answer does not come within the answer timeout", func() {
+			commit.Delay = time.Minute
+			proxy.Fail(commit)
+			err := call(push, registry.WithAnswerTimeout(2*time.Second))
+			Expect(err).To(MatchError(And(ContainSubstring("PUT "), ContainSubstring("/blobs/uploads/"),
+				ContainSubstring("stalled: no answer for 2s after the request was sent"))))
+		})
+	})
 })
+

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // FaultKind says what a Fault does to the requests it matches.
@@ -31,6 +32,10 @@ const (
 	// reads no more and answers nothing until the client gives up or the
 	// proxy closes: a registry that stops taking an upload.
 	StallRequest
+	// DelayAnswer holds the request for Delay (its body unread), then
+	// forwards it: a registry that takes its time to answer, as one
+	// committing a large upload does.
+	DelayAnswer
 )
 
 // Fault is a scripted misbehaviour of a Proxy. A request matches when its
@@ -50,6 +55,9 @@ type Fault struct {
 	Status int
 	Header http.Header
 	Body   []byte
+
+	// Delay is how long a DelayAnswer holds the request.
+	Delay time.Duration
 
 	// Offset is, for CutBody and StallBody, how many body bytes reach the
 	// client before the cut or stall; for StallRequest, how many bytes of

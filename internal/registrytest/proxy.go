@@ -136,7 +136,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p.mu.Unlock()
 
-	if !p.wait(r) {
+	if !p.wait(r, p.delay) {
 		return
 	}
 
@@ -149,6 +149,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.CopyN(io.Discard, r.Body, f.Offset)
 		p.hold(r)
 		return
+	case f != nil && f.Kind == DelayAnswer:
+		if !p.wait(r, f.Delay) {
+			return
+		}
+		f = nil
 	}
 	kind := Classify(r)
 	p.mu.Lock()
@@ -184,13 +189,13 @@ func (p *Proxy) countSent(k Kind, n int) {
 	}
 }
 
-// wait sleeps for the delay and reports whether to go on: not when the
-// client went away or the proxy is closing.
-func (p *Proxy) wait(r *http.Request) bool {
-	if p.delay <= 0 {
+// wait sleeps for d and reports whether to go on: not when the client went
+// away or the proxy is closing.
+func (p *Proxy) wait(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
 		return true
 	}
-	t := time.NewTimer(p.delay)
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
