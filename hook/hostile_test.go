@@ -68,6 +68,8 @@ var _ = Describe("Decide on hostile input", func() {
 		Entry("a content_trust passphrase with ((", src("content_trust", map[string]any{"server": "https://notary.example.test",
 			"repository_key_id": "k", "repository_key": "s3cr((et))key", "repository_passphrase": "s3cr((et))x"})),
 		Entry("a password under a key spelt Password (encoding/json ignores case)", src("username", "robot", "Password", "s3cr((et))x")),
+		Entry("put's signing key and password with ((, which a get ignores", src("sign", map[string]any{
+			"private_key": "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\ns3cr((et))\n", "password": "s3cr((et))x"})),
 		Entry("a mirror password spelt PASSWORD", map[string]any{"repository": "team/app",
 			"registry_mirror": map[string]any{"host": "mirror.example.test", "username": "robot", "PASSWORD": "s3cr((et))x"}}),
 	)
