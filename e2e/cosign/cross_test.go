@@ -90,6 +90,21 @@ var _ = Describe("refimage's put, verified by cosign", func() {
 		out, code = cosignVerify("other.pub", repo, resp.Version.Digest)
 		Expect(code).NotTo(Equal(0), out)
 	})
+
+	It("reads and writes keys as cosign does: a key pair made in Go signs with cosign, and cosign's verifies refimage's put", func() {
+		kp, err := signtest.NewKeyPair(keyPass)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.WriteFile(filepath.Join(work, "go.key"), []byte(kp.PrivatePEM), 0o600)).To(Succeed())
+		Expect(os.WriteFile(filepath.Join(work, "go.pub"), []byte(kp.PublicPEM), 0o600)).To(Succeed())
+		repo := dist.Repo("cross/gokey")
+		d := pushImage(repo + ":1.0.0")
+		cosignSign("go.key", repo, d)
+		out, code := cosignVerify("go.pub", repo, d)
+		Expect(code).To(Equal(0), out)
+		r := runResource(checkBin, map[string]any{"source": source(repo, kp.PublicPEM)}, nil)
+		Expect(r.code).To(Equal(0), r.stderr)
+		Expect(r.stdout).To(ContainSubstring(d))
+	})
 })
 
 var _ = Describe("signatures cosign makes, read by refimage's check, in and hook", Ordered, func() {
