@@ -11,11 +11,13 @@ import (
 
 // baseEligible applies rule 1 to a declared base type. A base type
 // declared by image alone (ImplUnknown) has its implementation read from
-// its image's label: refimage's image carries ProducesLabel, the stock
-// resource's does not.
-func (h *Hook) baseEligible(ctx context.Context, base string, b baseType) eligibility {
+// its image's label (refimage's image carries ProducesLabel, the stock
+// resource's does not), but only when the step holds a field that would
+// be stripped for the stock resource (control, see hasControl): a get with
+// nothing to strip costs no request.
+func (h *Hook) baseEligible(ctx context.Context, base string, b baseType, control bool) eligibility {
 	e := eligibility{ok: true, rule: RuleBaseType, impl: b.impl, why: fmt.Sprintf("%s is a base type that produces images", base)}
-	if b.impl != ImplUnknown {
+	if b.impl != ImplUnknown || !control {
 		return e
 	}
 	impl, err := h.imageImpl(ctx, b.image)
@@ -25,6 +27,13 @@ func (h *Hook) baseEligible(ctx context.Context, base string, b baseType) eligib
 	}
 	e.impl = impl
 	return e
+}
+
+// hasControl says whether g holds refimage's own fields, which the stock
+// resource rejects.
+func hasControl(g Get) bool {
+	p, s := stripKeys(ImplRegistryImage, g)
+	return len(p)+len(s) > 0
 }
 
 // imageImpl reads whose in an image runs from its label, once per digest

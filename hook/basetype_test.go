@@ -29,6 +29,10 @@ var _ = Describe("A base type declared by image alone", func() {
 	DescribeTable("reads whose in it runs from the image's label, once per digest",
 		func(image func() string, want hook.Implementation, strip []string) {
 			h := mustNew(hook.WithBaseType("registry-image", image(), hook.ImplUnknown))
+			plain, err := h.Decide(ctx, baseGet(map[string]any{"repository": "registry.example.test/app"}, nil, resource.Version{Tag: "1"}))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(plain.Skip).To(BeTrue())
+			Expect(reg.Requests().Total).To(BeZero(), "nothing to strip: the label is not read")
 			d, err := h.Decide(ctx, fetch)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(d.Skip).To(BeFalse())

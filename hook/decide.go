@@ -151,7 +151,7 @@ func (h *Hook) podInstead(d Decision, g Get, why string) Decision {
 // same answer and reason, for a static view of a pipeline whose sources
 // still hold ((vars)) (refimage explain).
 func (h *Hook) classify(ctx context.Context, g Get) (Decision, error) {
-	e := h.eligible(ctx, g.Type, g.TypeImage, g.produces, 0)
+	e := h.eligible(ctx, g.Type, g.TypeImage, g.produces, 0, hasControl(g))
 	if !e.ok {
 		return Decision{Reason: "run a pod: " + e.why}, nil
 	}

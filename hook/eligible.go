@@ -28,7 +28,7 @@ type eligibility struct {
 }
 
 // eligible applies the rules to a type as the plan carries it.
-func (h *Hook) eligible(ctx context.Context, typeName string, ti TypeImage, resourceProduces string, depth int) eligibility {
+func (h *Hook) eligible(ctx context.Context, typeName string, ti TypeImage, resourceProduces string, depth int, control bool) eligibility {
 	if resourceProduces == ProducesRegistryImage {
 		return eligibility{ok: true, rule: RuleProduces, why: "the resource declares produces: registry-image"}
 	}
@@ -38,7 +38,7 @@ func (h *Hook) eligible(ctx context.Context, typeName string, ti TypeImage, reso
 			base = ti.BaseType
 		}
 		if b, ok := h.baseTypes[base]; ok {
-			return h.baseEligible(ctx, base, b)
+			return h.baseEligible(ctx, base, b, control)
 		}
 		return eligibility{why: fmt.Sprintf("%s is a base type that produces no image", base)}
 	}
@@ -52,13 +52,13 @@ func (h *Hook) eligible(ctx context.Context, typeName string, ti TypeImage, reso
 		return eligibility{why: fmt.Sprintf("%s is built on more than %d custom types", label, maxTypeDepth)}
 	}
 	if ti.ImageRef != "" {
-		return h.imageRefEligible(ctx, label, ti)
+		return h.imageRefEligible(ctx, label, ti, control)
 	}
-	return h.imageGetEligible(ctx, label, ti.GetPlan, depth)
+	return h.imageGetEligible(ctx, label, ti.GetPlan, depth, control)
 }
 
 // listed looks a type image's repository up on the runtime's list.
-func (h *Hook) listed(ctx context.Context, label, repository string) (eligibility, bool) {
+func (h *Hook) listed(ctx context.Context, label, repository string, control bool) (eligibility, bool) {
 	repo, err := name.NewRepository(repository)
 	if err != nil {
 		return eligibility{}, false
@@ -74,7 +74,7 @@ func (h *Hook) listed(ctx context.Context, label, repository string) (eligibilit
 	e := eligibility{ok: true, rule: RuleImageList, impl: t.impl,
 		why: fmt.Sprintf("the image of %s (%s) %s", label, repository, listed)}
 	if t.impl == ImplUnknown && t.baseType != "" {
-		e.impl = h.baseEligible(ctx, t.baseType, h.baseTypes[t.baseType]).impl
+		e.impl = h.baseEligible(ctx, t.baseType, h.baseTypes[t.baseType], control).impl
 	}
 	return e, true
 }
@@ -82,12 +82,12 @@ func (h *Hook) listed(ctx context.Context, label, repository string) (eligibilit
 // imageRefEligible reads the label of a type given as an image, with the
 // source the plan gives for it (credentials, ca_certs, insecure), or
 // anonymously.
-func (h *Hook) imageRefEligible(ctx context.Context, label string, ti TypeImage) eligibility {
+func (h *Hook) imageRefEligible(ctx context.Context, label string, ti TypeImage, control bool) eligibility {
 	ref, err := name.ParseReference(ti.ImageRef)
 	if err != nil {
 		return eligibility{why: fmt.Sprintf("the image of %s, %q, is not an image reference: %v", label, ti.ImageRef, err)}
 	}
-	if e, ok := h.listed(ctx, label, ref.Context().String()); ok {
+	if e, ok := h.listed(ctx, label, ref.Context().String(), control); ok {
 		return e
 	}
 	if h.labels == nil {
@@ -108,15 +108,15 @@ func (h *Hook) imageRefEligible(ctx context.Context, label string, ti TypeImage)
 	return h.labelled(ctx, label, src, pinned)
 }
 
-func (h *Hook) imageGetEligible(ctx context.Context, label string, g *Get, depth int) eligibility {
+func (h *Hook) imageGetEligible(ctx context.Context, label string, g *Get, depth int, control bool) eligibility {
 	repository, _ := g.Source["repository"].(string)
-	if e, ok := h.listed(ctx, label, repository); ok {
+	if e, ok := h.listed(ctx, label, repository, control); ok {
 		return e
 	}
 	if h.labels == nil {
 		return eligibility{why: fmt.Sprintf("%s declares no produces, and its image's %s label is not looked up", label, ProducesLabel)}
 	}
-	fetched := h.eligible(ctx, g.Type, g.TypeImage, g.produces, depth+1)
+	fetched := h.eligible(ctx, g.Type, g.TypeImage, g.produces, depth+1, false)
 	if !fetched.ok {
 		return eligibility{why: fmt.Sprintf("%s declares no produces, and its image cannot be inspected without a pod (it is fetched with %s, and %s)", label, g.Type, fetched.why)}
 	}

@@ -39,8 +39,12 @@ type MetadataField interface {
 
 // Metadata returns r's metadata as the runtime's own field type (for
 // Concourse and JetBridge, hook.Metadata[atc.MetadataField](r)), in
-// order: no loop, no JSON round trip.
+// order: no loop, no JSON round trip. A nil r (a get the hook did not
+// answer) has none.
 func Metadata[T MetadataField](r *Resolution) []T {
+	if r == nil {
+		return nil
+	}
 	out := make([]T, len(r.Metadata))
 	for i, f := range r.Metadata {
 		out[i] = T(f)

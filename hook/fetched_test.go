@@ -45,6 +45,7 @@ var _ = Describe("ResolveFetched", func() {
 		Expect(got.Auth).To(Equal(&resource.Credentials{Username: "robot", Password: "s3cret"}))
 		Expect(hook.Metadata[atcMetadataField](got)).To(Equal([]atcMetadataField{
 			{Name: "repository", Value: reg.Host + "/team/app"}, {Name: "tag", Value: "1.2"}, {Name: "org.example.team", Value: "core"}}))
+		Expect(hook.Metadata[atcMetadataField](nil)).To(BeNil(), "a get the hook did not answer")
 	})
 
 	DescribeTable("refuses what has no image to pin",
