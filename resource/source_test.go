@@ -39,6 +39,7 @@ var _ = Describe("Source", func() {
 		Entry("password", resource.Source{Credentials: resource.Credentials{Username: "u", Password: "pw"}}, []string{"pw"}),
 		Entry("mirror password", resource.Source{RegistryMirror: &resource.RegistryMirror{Host: "m", Credentials: resource.Credentials{Password: "mpw"}}}, []string{"mpw"}),
 		Entry("content_trust keys, ignored but never printed", resource.Source{ContentTrust: []byte(`{"server":"s","repository_key_id":"id","repository_key":"KEY","repository_passphrase":"PASS","tls_key":"TLS"}`)}, []string{"KEY", "PASS", "TLS"}),
+		Entry("put's signing key and its password", resource.Source{Sign: &resource.Sign{PrivateKey: "PEM", Password: "KEYPASS"}}, []string{"PEM", "KEYPASS"}),
 	)
 
 	It("defaults the platform field by field", func() {
