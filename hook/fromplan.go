@@ -1,6 +1,7 @@
 package hook
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -68,4 +69,18 @@ func GetFromPlan(plan any, e Evaluated) (Get, error) {
 		ti = &ti.GetPlan.TypeImage
 	}
 	return g, nil
+}
+
+// DecidePlan is GetFromPlan and Decide in one call: the documented recipe
+// for a Go runtime at a get step. A nil Hook (a runtime that runs without
+// one) decides that every get runs its pod, with no error.
+func (h *Hook) DecidePlan(ctx context.Context, plan any, e Evaluated) (Decision, error) {
+	if h == nil {
+		return Decision{Reason: "run a pod: the runtime has no hook"}, nil
+	}
+	g, err := GetFromPlan(plan, e)
+	if err != nil {
+		return Decision{}, err
+	}
+	return h.Decide(ctx, g)
 }

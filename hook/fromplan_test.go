@@ -90,6 +90,17 @@ var _ = Describe("GetFromPlan", func() {
 		Expect(d.Reason).To(ContainSubstring("((types.repository))"))
 	})
 
+	It("is one call with DecidePlan, and a runtime without a hook (nil) runs every pod", func() {
+		e := hook.Evaluated{Source: stepSource(), Version: map[string]string{"digest": appDigestStr}, TypeImageVersion: typeVersion, Evaluate: evaluate}
+		d, err := mustNew().DecidePlan(ctx, plan, e)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Skip).To(BeTrue(), d.Reason)
+		var none *hook.Hook
+		d, err = none.DecidePlan(ctx, plan, e)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Skip || d.Eligible).To(BeFalse())
+	})
+
 	It("refuses a plan whose image has a field a Concourse plan does not", func() {
 		plan["image"].(map[string]any)["mystery"] = true
 		_, err := hook.GetFromPlan(plan, hook.Evaluated{})

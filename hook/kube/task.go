@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -90,4 +91,42 @@ func (t *Task) AsInput(pod *corev1.PodSpec, c *corev1.Container) {
 	} else {
 		pod.Volumes = append(pod.Volumes, vol)
 	}
+}
+
+// UseAsImage is ForTask, Apply and AsImage in one call, for a task whose
+// image: is the get: it applies the pull Secret with secrets and makes c
+// pull the pinned reference with it. A nil r (an image the hook did not
+// resolve) changes nothing.
+func UseAsImage(ctx context.Context, secrets SecretClient, r *hook.Resolution, pod *corev1.PodSpec, c *corev1.Container, opts ...Option) error {
+	if r == nil {
+		return nil
+	}
+	t, err := ForTask(r, Input{}, opts...)
+	if err == nil {
+		err = t.Apply(ctx, secrets, nil)
+	}
+	if err != nil {
+		return fmt.Errorf("use %s as the task's image: %w", r.Reference, err)
+	}
+	t.AsImage(pod, c)
+	return nil
+}
+
+// UseAsInput is ForTask, Apply and AsInput in one call, for a task that
+// takes the get as an input at mountPath: it applies the ConfigMap with
+// configMaps and mounts its files there in c. A nil r (an input the hook
+// did not resolve) changes nothing.
+func UseAsInput(ctx context.Context, configMaps ConfigMapClient, r *hook.Resolution, mountPath string, pod *corev1.PodSpec, c *corev1.Container, opts ...Option) error {
+	if r == nil {
+		return nil
+	}
+	t, err := ForTask(r, Input{MountPath: mountPath}, opts...)
+	if err == nil {
+		err = t.Apply(ctx, nil, configMaps)
+	}
+	if err != nil {
+		return fmt.Errorf("give the task the files of %s at %s: %w", r.Reference, mountPath, err)
+	}
+	t.AsInput(pod, c)
+	return nil
 }

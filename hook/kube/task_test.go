@@ -70,6 +70,34 @@ var _ = Describe("ForTask", func() {
 	})
 })
 
+var _ = Describe("UseAsImage and UseAsInput", func() {
+	ctx := context.Background()
+
+	It("build, apply and put the objects in the pod in one call each, and do nothing for a get the hook did not resolve", func() {
+		secrets := &fakeSecrets{objects: map[string]*corev1.Secret{}}
+		configMaps := &fakeConfigMaps{objects: map[string]*corev1.ConfigMap{}}
+		pod := corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "from-the-runtime"}}}
+		c := &pod.Containers[0]
+		Expect(kube.UseAsImage(ctx, secrets, nil, &pod, c)).To(Succeed())
+		Expect(kube.UseAsInput(ctx, configMaps, nil, "/in", &pod, c)).To(Succeed())
+		Expect(pod).To(Equal(corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "from-the-runtime"}}}))
+		Expect(secrets.calls).To(BeEmpty())
+		Expect(configMaps.calls).To(BeEmpty())
+
+		r := resolution("registry.example.test", &resource.Credentials{Username: "robot", Password: "s3cret"})
+		Expect(kube.UseAsImage(ctx, secrets, r, &pod, c, kube.WithNamespace("ci"))).To(Succeed())
+		Expect(kube.UseAsInput(ctx, configMaps, r, "/in", &pod, c, kube.WithNamespace("ci"))).To(Succeed())
+		Expect(c.Image).To(Equal(r.Reference))
+		Expect(pod.ImagePullSecrets).To(HaveLen(1))
+		Expect(secrets.objects).To(HaveKey(pod.ImagePullSecrets[0].Name))
+		Expect(c.VolumeMounts).To(ConsistOf(HaveField("MountPath", "/in")))
+		Expect(configMaps.objects).To(HaveKey(pod.Volumes[0].ConfigMap.Name))
+
+		r.AuthRequired, r.Auth = true, nil
+		Expect(kube.UseAsImage(ctx, secrets, r, &pod, c)).To(MatchError(ContainSubstring("use " + r.Reference + " as the task's image")))
+	})
+})
+
 var _ = Describe("ApplyConfigMap", func() {
 	ctx := context.Background()
 	configMap := func(labels map[string]string) *corev1.ConfigMap {
