@@ -110,13 +110,14 @@ func (t *tally) verifyTag(f Fetcher, keys *Keys) (bool, error) {
 
 // tally counts what the signatures of one digest were, for the reason.
 type tally struct {
-	want        string
-	tag         name.Tag
-	referrers   bool   // the referrers were listed too
-	read        int    // signature layers read
-	intact      int    // signatures that verify with a key
-	otherDigest string // a digest that a verified payload signs instead
-	badPayload  error
+	want         string
+	tag          name.Tag
+	referrers    bool   // the referrers were listed too
+	referrersErr error  // listing them failed
+	read         int    // signature layers read
+	intact       int    // signatures that verify with a key
+	otherDigest  string // a digest that a verified payload signs instead
+	badPayload   error
 }
 
 // check verifies one layer of a signature manifest.
@@ -157,6 +158,9 @@ func (t *tally) reason(repo name.Repository, keys *Keys) string {
 	where := "the tag " + t.tag.TagStr()
 	if t.referrers {
 		where += " and the Sigstore bundles among its referrers"
+	}
+	if t.referrersErr != nil {
+		where += fmt.Sprintf(" (listing the referrers failed: %v)", t.referrersErr)
 	}
 	switch {
 	case t.otherDigest != "":

@@ -48,6 +48,13 @@ func notFound(err error) bool {
 	return errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound
 }
 
+// brokenReferrers answers the referrers listing with a registry error.
+type brokenReferrers struct{ fetcher }
+
+func (brokenReferrers) Referrers(name.Digest) ([]v1.Descriptor, error) {
+	return nil, &transport.Error{StatusCode: http.StatusMethodNotAllowed}
+}
+
 type failing struct{}
 
 func (failing) NotFound(err error) bool { return notFound(err) }
@@ -167,6 +174,12 @@ var _ = Describe("Verify", func() {
 			Entry("an attestation of something else, signed with the key", signtest.Valid, func() signtest.KeyPair { return kp },
 				"https://slsa.dev/provenance/v1", `is not a cosign image signature (predicate "https://slsa.dev/provenance/v1")`),
 		)
+
+		It("keeps a digest unverified, not failed, when the referrers cannot be listed, and says so", func() {
+			err := signature.Verify(brokenReferrers{opts}, digest, keys)
+			Expect(err).To(MatchError(signature.ErrUnverified))
+			Expect(err).To(MatchError(ContainSubstring("(listing the referrers failed: ")))
+		})
 
 		It("says an image with neither is unsigned", func() {
 			err := signature.Verify(withReferrers{opts}, digest, keys)
