@@ -52,7 +52,7 @@ concourse-e2e: base-type tools
 # check, get and put pods (needs root and the Debian packages .ci/run
 # installs). Its own module: client-go stays out of the root go.mod.
 k8s-e2e: image tools
-	cd e2e/kubernetes && $(GO) vet -tags kubernetes ./... && $(GO) test -count=1 -timeout 60m -tags kubernetes . -ginkgo.v
+	cd e2e/kubernetes && $(GO) vet -tags kubernetes ./... && $(GO) test -v -count=1 -timeout 60m -tags kubernetes . -ginkgo.v
 
 # Go benchmarks and end-to-end runs of the binaries; figures are printed, never asserted.
 # One package at a time (-p 1): packages' benchmarks must not share the cores.

@@ -16,6 +16,15 @@ import (
 	"github.com/refimage/refimage/internal/imagetest"
 )
 
+// pushLabelled pushes a task image with config labels as teamA.
+func pushLabelled(repoTag string, labels map[string]string) string {
+	img, err := toolImage(tool, map[string]string{"etc/marker": repoTag + "\n"}, labels)
+	Expect(err).NotTo(HaveOccurred())
+	digest, err := imagetest.Push(k8s.registry.repo(repoTag), img, k8s.registry.remote(teamA)...)
+	Expect(err).NotTo(HaveOccurred())
+	return digest
+}
+
 // pushApp pushes a task image (tasktool, and /etc/marker holding marker)
 // to repoTag on the suite's registry as teamA and returns its digest.
 func pushApp(repoTag, marker string) string {
@@ -129,5 +138,30 @@ var _ = Describe("the skip path: a get answered by the hook, a task pod pulling 
 		Expect(run.log).To(ContainSubstring("dial " + registryHost() + ": connected\n"))
 		Expect(run.log).To(MatchRegexp(`dial ` + regexp.QuoteMeta(kubeletAPI) + `: .*connection refused`))
 		Expect(run.log).To(MatchRegexp(`dial 192\.0\.2\.1:443: .*(network is unreachable|connection refused|no route to host)`))
+	})
+
+	It("mounts labels.json and metadata.json in the task's input when the get asks with fetch_metadata, as a full download writes them", func(ctx SpecContext) {
+		digest := pushLabelled("team/meta:v1", map[string]string{"org.example.team": "k8s-e2e"})
+		g := baseGet("app", "team/meta", teamA, map[string]string{"tag": "v1", "digest": digest})
+		g.Params = map[string]any{"fetch_metadata": true}
+		r, d, err := rt.get(ctx, g)
+		Expect(err).NotTo(HaveOccurred(), d.Reason)
+		run, err := rt.runTask(ctx, task{name: "meta", image: r, inputs: map[string]*hook.Resolution{"app": r},
+			args: []string{"show", inputDir("app")}})
+		Expect(err).NotTo(HaveOccurred())
+		dir := inputDir("app")
+		Expect(run.log).To(ContainSubstring(dir + ": digest labels.json metadata.json repository tag\n"))
+		Expect(run.log).To(ContainSubstring(dir + `/labels.json: {"org.example.team":"k8s-e2e"}` + "\n"))
+		Expect(run.log).To(ContainSubstring(dir + `/metadata.json: {"cmd":null,"entrypoint":["/tasktool"],"env":["PATH=/"],"user":""}` + "\n"))
+
+		By("the same bytes as a get pod's full download writes")
+		pullSecret, err := rt.runtimePullSecret(ctx, "runtime-registry-a", teamA)
+		Expect(err).NotTo(HaveOccurred())
+		full, err := rt.runResource(ctx, resourceStep{script: "in", image: k8s.registry.repo(refimageRepo) + "@" + refimageDigest,
+			request: map[string]any{"source": g.Source, "version": g.Version, "params": map[string]any{"fetch_artifact": true}}}, pullSecret)
+		Expect(err).NotTo(HaveOccurred())
+		for _, f := range []string{"labels.json", "metadata.json"} {
+			Expect(full.log).To(ContainSubstring(buildDir + "/" + f + ": " + string(r.FilesMap()[f])))
+		}
 	})
 })
