@@ -174,17 +174,7 @@ func removeCgroups(h hostState, log io.Writer) {
 		if contains(h.Cgroups, d) {
 			continue
 		}
-		var dirs []string
-		_ = filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
-			if err == nil && e.IsDir() {
-				dirs = append(dirs, p)
-			}
-			return nil
-		})
-		sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
-		for _, p := range dirs {
-			_ = syscall.Rmdir(p)
-		}
+		removeEmptyDirs(d) // a cgroup directory goes with rmdir, once its children have
 		if _, err := os.Stat(d); err == nil {
 			fmt.Fprintf(log, "WARN could not remove cgroup %s\n", d)
 		}
