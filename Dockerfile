@@ -13,17 +13,19 @@ ARG TARGETOS
 ARG TARGETARCH
 ARG VERSION=dev
 WORKDIR /src
-COPY go.mod go.sum ./
-RUN go mod download
+# go.ship.mod is the shipped dependency set (the newest releases, `make
+# bump`); go.mod is the older set a runtime importing the hook reads.
+COPY go.mod go.sum go.ship.mod go.ship.sum ./
+RUN go mod download -modfile=go.ship.mod
 COPY . .
 # Cross-compiled on the build machine's platform: Go needs no emulator.
 RUN CGO_ENABLED=0 GOAMD64=v1 GOARM64=v8.0 GOOS=$TARGETOS GOARCH=$TARGETARCH GOFLAGS= \
-    go build -trimpath -buildvcs=false \
+    go build -modfile=go.ship.mod -trimpath -buildvcs=false \
       -ldflags "-s -w -X github.com/refimage/refimage/internal/cli.Version=${VERSION}" \
       -o /out/ ./cmd/check ./cmd/in ./cmd/out ./cmd/refimage
-# Directories, users and the CA bundle pinned in go.mod (x509roots/fallback),
+# Directories, users and the CA bundle of go.ship.mod's x509roots/fallback,
 # written by the same code as `make image` writes them.
-RUN go run ./ci/imagebuild -static-files /rootfs
+RUN go run -modfile=go.ship.mod ./ci/imagebuild -static-files /rootfs
 
 FROM scratch
 COPY --from=build /rootfs/ /

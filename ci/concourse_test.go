@@ -1,3 +1,8 @@
+//go:build concoursevalidate
+
+// Run by make concourse-validate: it needs stock Concourse's parser,
+// ../shared/tools/concourse-validate, which a bare clone does not have.
+
 package ci_test
 
 import (
@@ -12,7 +17,7 @@ import (
 	"github.com/refimage/refimage/internal/concoursetest"
 )
 
-var _ = Describe("every pipeline file of the repository, read by stock Concourse's parser (concourse-validate)", func() {
+var _ = Describe("every pipeline file of the repository, read by stock Concourse's parser (concourse-validate)", Label("concourse-validate"), func() {
 	It("accepts ci/pipeline.yml and every other pipeline file as fly set-pipeline would; task files are not pipelines", func() {
 		tool, err := concoursetest.Tool("..")
 		Expect(err).NotTo(HaveOccurred())

@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,10 +36,10 @@ import (
 const defaultSource = "https://github.com/refimage/refimage"
 
 type config struct {
-	module, layout, baseType, typeName, registry, bin, staticFiles string
-	published                                                      *name.Digest
-	tags                                                           []string
-	meta                                                           resourceimage.Metadata
+	module, layout, baseType, typeName, registry, bin, staticFiles, binaries string
+	published                                                                *name.Digest
+	tags                                                                     []string
+	meta                                                                     resourceimage.Metadata
 }
 
 func main() {
@@ -57,6 +58,14 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, err := parse(ctx, args, stderr)
 	if err != nil {
+		return err
+	}
+	if err := resourceimage.CheckCABundle(c.module); err != nil {
+		return err
+	}
+	if c.binaries != "" {
+		host := v1.Platform{OS: runtime.GOOS, Architecture: runtime.GOARCH}
+		_, err := resourceimage.Compile(ctx, c.module, c.binaries, host, c.meta.Version)
 		return err
 	}
 	if c.staticFiles != "" {
@@ -194,7 +203,7 @@ func parse(ctx context.Context, args []string, stderr io.Writer) (config, error)
 	if c.staticFiles != "" {
 		return c, nil
 	}
-	if c.layout == "" {
+	if c.layout == "" && c.binaries == "" {
 		return c, fmt.Errorf("no -layout: give a new directory for the OCI image layout")
 	}
 	if f.published != "" {
@@ -235,6 +244,7 @@ func newFlagSet(c *config, f *flags) *flag.FlagSet {
 	fl.StringVar(&f.tags, "tags", "", "comma-separated `tags` to push (default: the version)")
 	fl.StringVar(&f.published, "published", "", "the `repository@digest` this commit's image was published as: the build must give that digest, and the base type names it")
 	fl.StringVar(&c.bin, "bin", "", "keep the compiled binaries in this `directory` (default: a temporary one)")
+	fl.StringVar(&c.binaries, "binaries", "", "only build the image's executables for this machine's platform, as the image builds them, into this `directory` (make bin)")
 	fl.StringVar(&c.staticFiles, "static-files", "", "only write the platform-independent files (CA bundle, users, directories) under this `directory`, for the Dockerfile")
 	fl.StringVar(&c.meta.Version, "version", "", "the release `version` (default: git describe --tags --always --dirty)")
 	fl.StringVar(&c.meta.Revision, "revision", "", "the `commit` (default: git rev-parse HEAD)")

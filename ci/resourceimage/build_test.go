@@ -48,7 +48,7 @@ var _ = Describe("building", func() {
 
 	It("writes the static files as the Dockerfile's build stage copies them", func() {
 		dir := filepath.Join(GinkgoT().TempDir(), "static")
-		cmd := exec.Command(imagebuild, "-static-files", dir)
+		cmd := exec.Command(imagebuild, "-C", moduleDir, "-static-files", dir)
 		cmd.Stderr = GinkgoWriter
 		Expect(cmd.Run()).To(Succeed())
 		want := expectedFiles()
@@ -120,5 +120,22 @@ var _ = Describe("imagebuild -published", func() {
 		stderr, err := run(registry.Repo(repoName)+"@"+other, filepath.Join(GinkgoT().TempDir(), "bt"))
 		Expect(err).To(HaveOccurred())
 		Expect(stderr).To(ContainSubstring("built index " + want.String() + ", but " + registry.Repo(repoName) + "@" + other + " was published"))
+	})
+})
+
+var _ = Describe("the CA roots", func() {
+	// This test binary links the roots of the set it was built with:
+	// make test builds it on go.ship.mod.
+	It("are the shipped set's when the program is built on it", func() {
+		Expect(resourceimage.CheckCABundle(moduleDir)).To(Succeed())
+	})
+
+	It("are refused when the shipped set names other roots, saying how to build", func() {
+		dir := GinkgoT().TempDir()
+		mod := "module m\n\ngo 1.26\n\nrequire golang.org/x/crypto/x509roots/fallback v0.0.0-20200101000000-000000000000\n"
+		Expect(os.WriteFile(filepath.Join(dir, resourceimage.ShipModFile), []byte(mod), 0o644)).To(Succeed())
+		Expect(resourceimage.CheckCABundle(dir)).To(MatchError(And(
+			ContainSubstring("go.ship.mod ships \"v0.0.0-20200101000000-000000000000\""),
+			ContainSubstring("build this program with -modfile=go.ship.mod"))))
 	})
 })

@@ -16,10 +16,16 @@ import (
 // release (-ldflags -X).
 const VersionVariable = "github.com/refimage/refimage/internal/cli.Version"
 
+// ShipModFile is the modfile, beside go.mod, that holds the shipped
+// dependency set: the newest releases (`make bump`). go.mod keeps the
+// oldest versions that work, for runtimes that import the hook.
+const ShipModFile = "go.ship.mod"
+
 // BuildFlags are the go build flags of every image binary, before -ldflags:
-// no module path or VCS state in the binary, so the output depends on the
-// source alone. The Dockerfile spells out the same flags.
-var BuildFlags = []string{"-trimpath", "-buildvcs=false"}
+// the shipped dependency set (relative to the module's directory, where go
+// build runs), no module path or VCS state in the binary, so the output
+// depends on the source alone. The Dockerfile spells out the same flags.
+var BuildFlags = []string{"-modfile=" + ShipModFile, "-trimpath", "-buildvcs=false"}
 
 // LDFlags are the linker flags for version: strip the symbol table and
 // DWARF, stamp the version.

@@ -147,7 +147,7 @@ var _ = Describe("the Dockerfile", func() {
 			want = append(want, "--from="+build.name+" /out/"+b.Name+" "+b.Path)
 		}
 		Expect(final.all("COPY")).To(ConsistOf(want))
-		Expect(build.all("RUN")).To(ContainElement("go run ./ci/imagebuild -static-files /rootfs"))
+		Expect(build.all("RUN")).To(ContainElement("go run -modfile=" + resourceimage.ShipModFile + " ./ci/imagebuild -static-files /rootfs"))
 	})
 
 	It("sets the label and the environment make image sets", func() {

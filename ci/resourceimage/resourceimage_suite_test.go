@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
 
+	"github.com/refimage/refimage/ci/resourceimage"
 	"github.com/refimage/refimage/internal/registrytest"
 )
 
@@ -52,7 +53,9 @@ var _ = BeforeSuite(func() {
 	moduleDir, err = filepath.Abs(filepath.Join("..", ".."))
 	Expect(err).NotTo(HaveOccurred())
 
-	imagebuild, err = gexec.Build("github.com/refimage/refimage/ci/imagebuild")
+	// On the shipped set, as make image runs it: the CA roots it writes
+	// are the ones linked into it.
+	imagebuild, err = gexec.Build("github.com/refimage/refimage/ci/imagebuild", "-modfile="+filepath.Join(moduleDir, resourceimage.ShipModFile))
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(gexec.CleanupBuildArtifacts)
 

@@ -1,3 +1,8 @@
+//go:build concoursevalidate
+
+// Run by make concourse-validate: it needs stock Concourse's parser,
+// ../shared/tools/concourse-validate, which a bare clone does not have.
+
 package main_test
 
 import (
@@ -23,7 +28,7 @@ resources:
   source: {repository: registry.example.test/app}
 `
 
-var _ = Describe("refimage explain reads a pipeline as stock Concourse does (compared with concourse-validate)", func() {
+var _ = Describe("refimage explain reads a pipeline as stock Concourse does (compared with concourse-validate)", Label("concourse-validate"), func() {
 	var tool string
 	BeforeEach(func() {
 		var err error

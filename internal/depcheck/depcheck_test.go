@@ -35,8 +35,8 @@ var forbidden = map[string][]string{
 	"check":     {module + "/signature/sign", module + "/in", module + "/out", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
 	"in":        {module + "/check", module + "/out", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/"},
 	"out":       {module + "/check", module + "/in", module + "/hook", module + "/internal/", module + "/cmd", "k8s.io/"},
-	"hook":      {module + "/signature/sign", module + "/in", module + "/out", module + "/internal/", module + "/cmd", "k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin"},
-	"hook/kube": {module + "/in", module + "/out", module + "/internal/", module + "/cmd", "k8s.io/client-go", "github.com/vbauerster/mpb"},
+	"hook":      {module + "/signature/sign", module + "/in", module + "/out", module + "/internal/", module + "/cmd", "k8s.io/", "github.com/vbauerster/mpb", "github.com/concourse/go-archive", "github.com/cyphar/filepath-securejoin", "github.com/onsi/", "github.com/distribution/"},
+	"hook/kube": {module + "/in", module + "/out", module + "/internal/", module + "/cmd", "k8s.io/client-go", "github.com/vbauerster/mpb", "github.com/onsi/", "github.com/distribution/"},
 	// What verifies (linked by the hook, and by resource for parsing keys)
 	// is standard library and ggcr's image model; signing (key decryption)
 	// is out's alone.

@@ -132,3 +132,17 @@ func strictly(b concoursetest.Block, what string, value map[string]any) {
 	dec.DisallowUnknownFields()
 	Expect(dec.Decode(&resource.Source{})).To(Succeed(), "README.md:%d: %s", b.Line, what)
 }
+
+var _ = Describe("the README on produces:", func() {
+	It("names produces: only in a passage that says which runtimes reject the key", func() {
+		text, _ := markdown("README.md")
+		key := regexp.MustCompile("`produces:")
+		for i, paragraph := range strings.Split(text, "\n\n") {
+			if !key.MatchString(paragraph) {
+				continue
+			}
+			Expect(strings.ToLower(paragraph)).To(And(ContainSubstring("stock concourse"), ContainSubstring("jetbridge"), ContainSubstring("reject")),
+				"README.md, paragraph %d, names produces: without saying which runtimes reject it:\n%s", i+1, paragraph)
+		}
+	})
+})

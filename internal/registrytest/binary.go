@@ -72,8 +72,10 @@ func ensureBinary() (string, error) {
 	cmd := exec.CommandContext(ctx, "go", "build", "-C", filepath.Join(root, "tools", "distribution"),
 		"-o", tmpPath, distributionPackage)
 	// GOWORK=off: a go.work at the root must not capture the tools module.
-	// CGO_ENABLED=0: the tests need Go only, not a C toolchain.
-	cmd.Env = append(os.Environ(), "GOWORK=off", "CGO_ENABLED=0")
+	// CGO_ENABLED=0: the tests need Go only, not a C toolchain. GOFLAGS
+	// without -modfile: the root's shipped set (make test) is not the
+	// tools module's go.mod.
+	cmd.Env = append(os.Environ(), "GOWORK=off", "CGO_ENABLED=0", "GOFLAGS="+withoutModfile(os.Getenv("GOFLAGS")))
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
@@ -114,4 +116,15 @@ func repoRoot() (string, error) {
 func isToolsRoot(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, "tools", "distribution", "go.mod"))
 	return err == nil
+}
+
+// withoutModfile is goflags less any -modfile flag.
+func withoutModfile(goflags string) string {
+	var kept []string
+	for _, f := range strings.Fields(goflags) {
+		if !strings.HasPrefix(f, "-modfile=") && !strings.HasPrefix(f, "--modfile=") {
+			kept = append(kept, f)
+		}
+	}
+	return strings.Join(kept, " ")
 }
