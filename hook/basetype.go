@@ -42,7 +42,7 @@ func (h *Hook) imageImpl(ctx context.Context, image string) (Implementation, err
 	if h.labels == nil {
 		return ImplUnknown, fmt.Errorf("labels are not looked up (WithLabeler(nil))")
 	}
-	ref, err := name.ParseReference(image)
+	ref, err := resource.ParseReference(image)
 	if err != nil {
 		return ImplUnknown, fmt.Errorf("parse %q: %w", image, err)
 	}

@@ -59,7 +59,7 @@ func repositoryOf(reg registry.Registry, src resource.Source) (name.Repository, 
 	if resolved, ok := reg.(registry.Resolved); ok {
 		return resolved.Endpoint().Repository, nil
 	}
-	repo, err := name.NewRepository(src.Repository, insecureOpt(src)...)
+	repo, err := resource.NewRepository(src.Repository, insecureOpt(src)...)
 	if err != nil {
 		return name.Repository{}, fmt.Errorf("parse repository %q: %w", src.Repository, err)
 	}

@@ -59,7 +59,7 @@ func (h *Hook) eligible(ctx context.Context, typeName string, ti TypeImage, reso
 
 // listed looks a type image's repository up on the runtime's list.
 func (h *Hook) listed(ctx context.Context, label, repository string, control bool) (eligibility, bool) {
-	repo, err := name.NewRepository(repository)
+	repo, err := resource.NewRepository(repository)
 	if err != nil {
 		return eligibility{}, false
 	}
@@ -83,7 +83,7 @@ func (h *Hook) listed(ctx context.Context, label, repository string, control boo
 // source the plan gives for it (credentials, ca_certs, insecure), or
 // anonymously.
 func (h *Hook) imageRefEligible(ctx context.Context, label string, ti TypeImage, control bool) eligibility {
-	ref, err := name.ParseReference(ti.ImageRef)
+	ref, err := resource.ParseReference(ti.ImageRef)
 	if err != nil {
 		return eligibility{why: fmt.Sprintf("the image of %s, %q, is not an image reference: %v", label, ti.ImageRef, err)}
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/refimage/refimage/registry"
@@ -213,7 +212,7 @@ func New(opts ...Option) (*Hook, error) {
 		}
 	}
 	for image, t := range o.imageTypes {
-		ref, err := name.ParseReference(image)
+		ref, err := resource.ParseReference(image)
 		if image == "" {
 			err = errors.New("the repository is empty: give the type image's repository, e.g. ghcr.io/team/my-type")
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/refimage/refimage/registry"
+	"github.com/refimage/refimage/resource"
 )
 
 // push uploads a's blobs (concurrently, skipping those the repository has
@@ -77,7 +78,7 @@ func tagProgress(pushed, notPushed []string) string {
 // them again.
 func mountSource(repo name.Repository, bases []string) (name.Reference, bool) {
 	for _, b := range bases {
-		ref, err := name.ParseReference(b)
+		ref, err := resource.ParseReference(b)
 		if err != nil {
 			continue
 		}

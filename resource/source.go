@@ -255,7 +255,7 @@ func (s Source) ParseRepository() (name.Repository, error) {
 	if s.Insecure {
 		opts = append(opts, name.Insecure)
 	}
-	return name.NewRepository(s.Repository, opts...)
+	return NewRepository(s.Repository, opts...)
 }
 
 // Mirror returns the source to use for the mirror, and false when no mirror

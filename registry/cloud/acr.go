@@ -60,7 +60,7 @@ func (r *Resolver) acr(ctx context.Context, src resource.Source, base http.Round
 	if src.Insecure {
 		nameOpts = append(nameOpts, name.Insecure)
 	}
-	repo, err := name.NewRepository(src.Repository, nameOpts...)
+	repo, err := resource.NewRepository(src.Repository, nameOpts...)
 	if err != nil {
 		return registry.Endpoint{}, fmt.Errorf("parse repository %q: %w", src.Repository, err)
 	}

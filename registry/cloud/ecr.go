@@ -70,7 +70,7 @@ func (r *Resolver) ecr(ctx context.Context, src resource.Source) (registry.Endpo
 	if src.Insecure {
 		nameOpts = append(nameOpts, name.Insecure)
 	}
-	repo, err := name.NewRepository(host+"/"+src.Repository, nameOpts...)
+	repo, err := resource.NewRepository(host+"/"+src.Repository, nameOpts...)
 	if err != nil {
 		return registry.Endpoint{}, fmt.Errorf("parse ECR repository %s/%s: %w", host, src.Repository, err)
 	}
