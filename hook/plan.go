@@ -22,15 +22,18 @@ type Get struct {
 	// version, or the latest check). Nil or empty for an image get whose
 	// version has not been checked.
 	Version map[string]string `json:"version,omitempty"`
-	// SkipDownload is the step's own skip_download (JetBridge's plan field,
-	// which it sets on the get of a registry-image type's image). It counts
-	// as params.skip_download: true.
+	// SkipDownload is the get step's own skip_download: a pipeline's
+	// `get: x, skip_download: true` on JetBridge, which also sets it on the
+	// get of a registry-image type's image. For a type that produces images
+	// it counts as params.skip_download: true (reference only, no pod,
+	// unless fetch_artifact says otherwise); any other type runs a pod.
 	SkipDownload bool `json:"skip_download,omitempty"`
 	// TypeImage is how the plan says the type's image is obtained.
 	TypeImage TypeImage `json:"image"`
 	// Resource, Tags, Timeout and VersionFrom are the plan's fields,
 	// accepted so that a plan decodes as it is, and not used. (A plan with
-	// version_from has no version yet: pass the version it resolves to.)
+	// version_from has no version yet: pass the version it resolves to,
+	// Evaluated.Version and Evaluated.TypeImageVersion with GetFromPlan.)
 	Resource    string   `json:"resource,omitempty"`
 	Tags        []string `json:"tags,omitempty"`
 	Timeout     string   `json:"timeout,omitempty"`
