@@ -2,7 +2,6 @@ package hook_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log"
@@ -80,16 +79,7 @@ func BenchmarkGet(b *testing.B) {
 	version := resource.Version{Tag: "1.0", Digest: reg.digest}
 	step := hook.Get{Type: "registry-image", Source: source, Version: map[string]string{"tag": version.Tag, "digest": version.Digest},
 		TypeImage: hook.TypeImage{BaseType: "registry-image"}}
-	ctx := context.Background()
-	getOnce := func(h *hook.Hook) {
-		d, err := h.Decide(ctx, step)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := h.Resolve(ctx, d); err != nil {
-			b.Fatal(err)
-		}
-	}
+	getOnce := func(h *hook.Hook) { getStep(b, h, step) }
 	steady := func(opts ...hook.Option) func(b *testing.B) {
 		return func(b *testing.B) {
 			h, _ := hook.New(append(opts, hook.WithLabeler(nil))...)

@@ -33,16 +33,7 @@ func BenchmarkGetVerified(b *testing.B) {
 	version := resource.Version{Tag: "1.0", Digest: reg.digest}
 	step := hook.Get{Type: "registry-image", Source: source, Version: map[string]string{"tag": version.Tag, "digest": version.Digest},
 		TypeImage: hook.TypeImage{BaseType: "registry-image"}}
-	ctx := context.Background()
-	getOnce := func(h *hook.Hook) {
-		d, err := h.Decide(ctx, step)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := h.Resolve(ctx, d); err != nil {
-			b.Fatal(err)
-		}
-	}
+	getOnce := func(h *hook.Hook) { getStep(b, h, step) }
 	b.Run("hook-cached-verified-digest", func(b *testing.B) {
 		h, _ := hook.New(hook.WithLabeler(nil))
 		getOnce(h) // verify once
@@ -65,4 +56,16 @@ func BenchmarkGetVerified(b *testing.B) {
 	b.Run("pod-in-process-verified", func(b *testing.B) {
 		benchInProcess(b, reg, map[string]any{"source": source, "version": version})
 	})
+}
+
+// getStep is one get answered by the hook: its decision and resolution.
+func getStep(b *testing.B, h *hook.Hook, step hook.Get) {
+	ctx := context.Background()
+	d, err := h.Decide(ctx, step)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := h.Resolve(ctx, d); err != nil {
+		b.Fatal(err)
+	}
 }

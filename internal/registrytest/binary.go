@@ -46,31 +46,39 @@ func DistributionBinary() (string, error) {
 }
 
 func ensureBinary() (string, error) {
+	return BuildTool("distribution", distributionPackage, "registry-"+DistributionVersion, buildTimeout)
+}
+
+// BuildTool returns <repo root>/.cache/bin/<file>, building pkg from the
+// module in tools/<module> into it first if this machine has not yet (a
+// tool the suites run: the registry, the cosign CLI). Concurrent first
+// builds are safe: each builds to a temporary name in the same directory
+// and renames it into place.
+func BuildTool(module, pkg, file string, timeout time.Duration) (string, error) {
 	root, err := repoRoot()
 	if err != nil {
-		return "", fmt.Errorf("build registry: %w", err)
+		return "", fmt.Errorf("build %s: %w", file, err)
 	}
 	dir := filepath.Join(root, ".cache", "bin")
-	path := filepath.Join(dir, "registry-"+DistributionVersion)
+	path := filepath.Join(dir, file)
 	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
 		return path, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("build registry: %w", err)
+		return "", fmt.Errorf("build %s: %w", file, err)
 	}
-	tmp, err := os.CreateTemp(dir, ".registry-build-*")
+	tmp, err := os.CreateTemp(dir, "."+file+"-build-*")
 	if err != nil {
-		return "", fmt.Errorf("build registry: %w", err)
+		return "", fmt.Errorf("build %s: %w", file, err)
 	}
 	tmpPath := tmp.Name()
 	_ = tmp.Close()
 	// Removing after a successful rename fails harmlessly.
 	defer os.Remove(tmpPath)
 
-	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-C", filepath.Join(root, "tools", "distribution"),
-		"-o", tmpPath, distributionPackage)
+	cmd := exec.CommandContext(ctx, "go", "build", "-C", filepath.Join(root, "tools", module), "-o", tmpPath, pkg)
 	// GOWORK=off: a go.work at the root must not capture the tools module.
 	// CGO_ENABLED=0: the tests need Go only, not a C toolchain. GOFLAGS
 	// without -modfile: the root's shipped set (make test) is not the
@@ -80,10 +88,10 @@ func ensureBinary() (string, error) {
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build registry: go build %s: %w\n%s", distributionPackage, err, out.String())
+		return "", fmt.Errorf("build %s: go build %s: %w\n%s", file, pkg, err, out.String())
 	}
 	if err := os.Rename(tmpPath, path); err != nil {
-		return "", fmt.Errorf("build registry: %w", err)
+		return "", fmt.Errorf("build %s: %w", file, err)
 	}
 	return path, nil
 }
