@@ -18,8 +18,8 @@ var _ = Describe("Collector", func() {
 
 	// Two pipelines of two teams pull with the same credentials: one Secret.
 	It("removes a Secret two pipelines share only once neither's pod can need it, and their labels never flip", func() {
-		secrets := &fakeSecrets{objects: map[string]*corev1.Secret{}}
-		configMaps := &fakeConfigMaps{objects: map[string]*corev1.ConfigMap{}}
+		secrets := newFakeSecrets()
+		configMaps := newFakeConfigMaps()
 		pods := &fakePods{}
 		r := resolution("registry.example.test", &resource.Credentials{Username: "robot", Password: "shared"})
 		pipelineTask := func(team, pod string) corev1.Pod {
@@ -60,7 +60,7 @@ var _ = Describe("Collector", func() {
 	})
 
 	It("keeps what was applied within the grace period for a pod not created yet, and what was applied again since its list", func() {
-		secrets := &fakeSecrets{objects: map[string]*corev1.Secret{}}
+		secrets := newFakeSecrets()
 		t, err := kube.ForTask(resolution("registry.example.test", &resource.Credentials{Username: "robot", Password: "p"}), kube.Input{})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(t.Apply(ctx, secrets, nil)).To(Succeed())

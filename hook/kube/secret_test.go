@@ -3,73 +3,15 @@ package kube_test
 import (
 	"context"
 	"errors"
-	"strconv"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/refimage/refimage/hook/kube"
 	"github.com/refimage/refimage/resource"
 )
-
-// fakeSecrets is an in-memory Secrets API with the API server's answers
-// (NotFound, AlreadyExists, Conflict on a stale resourceVersion), and a
-// hook to let another writer act between a Get and the write that follows.
-type fakeSecrets struct {
-	objects map[string]*corev1.Secret
-	version int
-	calls   []string
-	// between runs after each Get, as another writer would.
-	between func(f *fakeSecrets)
-}
-
-var secretsResource = schema.GroupResource{Resource: "secrets"}
-
-func (f *fakeSecrets) Get(_ context.Context, name string, _ metav1.GetOptions) (*corev1.Secret, error) {
-	f.calls = append(f.calls, "get")
-	s, ok := f.objects[name]
-	if f.between != nil {
-		defer f.between(f)
-	}
-	if !ok {
-		return nil, apierrors.NewNotFound(secretsResource, name)
-	}
-	return s.DeepCopy(), nil
-}
-
-func (f *fakeSecrets) store(s *corev1.Secret) *corev1.Secret {
-	f.version++
-	s = s.DeepCopy()
-	s.ResourceVersion = strconv.Itoa(f.version)
-	f.objects[s.Name] = s
-	return s.DeepCopy()
-}
-
-func (f *fakeSecrets) Create(_ context.Context, s *corev1.Secret, _ metav1.CreateOptions) (*corev1.Secret, error) {
-	f.calls = append(f.calls, "create")
-	if _, ok := f.objects[s.Name]; ok {
-		return nil, apierrors.NewAlreadyExists(secretsResource, s.Name)
-	}
-	return f.store(s), nil
-}
-
-func (f *fakeSecrets) Update(_ context.Context, s *corev1.Secret, _ metav1.UpdateOptions) (*corev1.Secret, error) {
-	f.calls = append(f.calls, "update")
-	have, ok := f.objects[s.Name]
-	if !ok {
-		return nil, apierrors.NewNotFound(secretsResource, s.Name)
-	}
-	if have.ResourceVersion != s.ResourceVersion {
-		return nil, apierrors.NewConflict(secretsResource, s.Name, errors.New("the object has been modified"))
-	}
-	return f.store(s), nil
-}
-
-var _ kube.SecretClient = (*fakeSecrets)(nil)
 
 var _ = Describe("ApplySecret", func() {
 	ctx := context.Background()
@@ -81,7 +23,7 @@ var _ = Describe("ApplySecret", func() {
 	}
 
 	It("creates the Secret, then leaves it alone when nothing changed", func() {
-		api := &fakeSecrets{objects: map[string]*corev1.Secret{}}
+		api := newFakeSecrets()
 		s := secretFor("p1")
 		got, err := kube.ApplySecret(ctx, api, s)
 		Expect(err).NotTo(HaveOccurred())
@@ -92,7 +34,7 @@ var _ = Describe("ApplySecret", func() {
 	})
 
 	It("updates data, labels and annotations in place, keeping the labels others put there", func() {
-		api := &fakeSecrets{objects: map[string]*corev1.Secret{}}
+		api := newFakeSecrets()
 		s := secretFor("p1")
 		existing := s.DeepCopy()
 		existing.Data = map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}
@@ -117,10 +59,10 @@ var _ = Describe("ApplySecret", func() {
 	})
 
 	It("tries again when another writer creates or changes it first", func() {
-		api := &fakeSecrets{objects: map[string]*corev1.Secret{}}
+		api := newFakeSecrets()
 		s := secretFor("p1")
 		raced := false
-		api.between = func(f *fakeSecrets) {
+		api.between = func(f *fakeAPI[*corev1.Secret]) {
 			if !raced {
 				raced = true
 				other := s.DeepCopy()
@@ -135,7 +77,7 @@ var _ = Describe("ApplySecret", func() {
 	})
 
 	It("refuses a Secret of that name of another type, and gives up after three lost races", func() {
-		api := &fakeSecrets{objects: map[string]*corev1.Secret{}}
+		api := newFakeSecrets()
 		s := secretFor("p1")
 		opaque := s.DeepCopy()
 		opaque.Type = corev1.SecretTypeOpaque
@@ -143,9 +85,9 @@ var _ = Describe("ApplySecret", func() {
 		_, err := kube.ApplySecret(ctx, api, s)
 		Expect(err).To(MatchError(ContainSubstring("it exists with type Opaque, not kubernetes.io/dockerconfigjson")))
 
-		api = &fakeSecrets{objects: map[string]*corev1.Secret{}}
+		api = newFakeSecrets()
 		api.store(s)
-		api.between = func(f *fakeSecrets) { f.store(f.objects[s.Name]) } // every Get is stale at once
+		api.between = func(f *fakeAPI[*corev1.Secret]) { f.store(f.objects[s.Name]) } // every Get is stale at once
 		changed := secretFor("p1")
 		changed.Annotations = map[string]string{kube.AnnotationExpires: "2030-01-02T03:04:05Z"}
 		_, err = kube.ApplySecret(ctx, api, changed)
@@ -154,7 +96,7 @@ var _ = Describe("ApplySecret", func() {
 	})
 
 	It("applies nothing for an anonymous pull (PullSecret's nil), and creates again a Secret deleted under it", func() {
-		api := &fakeSecrets{objects: map[string]*corev1.Secret{}}
+		api := newFakeSecrets()
 		anonymous, err := kube.PullSecret(resolution("registry.example.test", nil))
 		Expect(err).NotTo(HaveOccurred())
 		got, err := kube.ApplySecret(ctx, api, anonymous)
@@ -167,7 +109,7 @@ var _ = Describe("ApplySecret", func() {
 		stale.Data = map[string][]byte{corev1.DockerConfigJsonKey: []byte("{}")}
 		api.store(stale)
 		deleted := false
-		api.between = func(f *fakeSecrets) { // a collector of old Secrets
+		api.between = func(f *fakeAPI[*corev1.Secret]) { // a collector of old Secrets
 			if !deleted {
 				deleted = true
 				delete(f.objects, s.Name)

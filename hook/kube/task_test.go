@@ -19,8 +19,8 @@ var _ = Describe("ForTask", func() {
 		r := resolution("registry.example.test", creds)
 		t, err := kube.ForTask(r, kube.Input{MountPath: "/tmp/build/1/app-image"}, kube.WithNamespace("ci"))
 		Expect(err).NotTo(HaveOccurred())
-		secrets := &fakeSecrets{objects: map[string]*corev1.Secret{}}
-		configMaps := &fakeConfigMaps{objects: map[string]*corev1.ConfigMap{}}
+		secrets := newFakeSecrets()
+		configMaps := newFakeConfigMaps()
 		Expect(t.Apply(ctx, secrets, configMaps)).To(Succeed())
 		Expect(secrets.objects).To(HaveKey(t.Secret.Name))
 		Expect(configMaps.objects).To(HaveKey(t.ConfigMap.Name))
@@ -50,9 +50,9 @@ var _ = Describe("ForTask", func() {
 		t, err := kube.ForTask(resolution("registry.example.test", nil), kube.Input{MountPath: "/in"})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(t.Secret).To(BeNil(), "an anonymous pull")
-		configMaps := &fakeConfigMaps{objects: map[string]*corev1.ConfigMap{}}
+		configMaps := newFakeConfigMaps()
 		Expect(t.Apply(ctx, nil, configMaps)).To(Succeed())
-		Expect(t.Apply(ctx, &fakeSecrets{objects: map[string]*corev1.Secret{}}, nil)).To(Succeed())
+		Expect(t.Apply(ctx, newFakeSecrets(), nil)).To(Succeed())
 		pod := corev1.PodSpec{Containers: []corev1.Container{{Name: "main"}}}
 		t.AsImage(&pod, nil)
 		Expect(pod.ImagePullSecrets).To(BeEmpty())
@@ -74,8 +74,8 @@ var _ = Describe("UseAsImage and UseAsInput", func() {
 	ctx := context.Background()
 
 	It("build, apply and put the objects in the pod in one call each, and do nothing for a get the hook did not resolve", func() {
-		secrets := &fakeSecrets{objects: map[string]*corev1.Secret{}}
-		configMaps := &fakeConfigMaps{objects: map[string]*corev1.ConfigMap{}}
+		secrets := newFakeSecrets()
+		configMaps := newFakeConfigMaps()
 		pod := corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "from-the-runtime"}}}
 		c := &pod.Containers[0]
 		Expect(kube.UseAsImage(ctx, secrets, nil, &pod, c)).To(Succeed())
@@ -106,7 +106,7 @@ var _ = Describe("ApplyConfigMap", func() {
 	}
 
 	It("creates the ConfigMap, then costs one Get, and never flips labels another writer set", func() {
-		api := &fakeConfigMaps{objects: map[string]*corev1.ConfigMap{}}
+		api := newFakeConfigMaps()
 		got, err := kube.ApplyConfigMap(ctx, api, configMap(map[string]string{"team": "a"}))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(got.Annotations).To(HaveKey(kube.AnnotationApplied))
@@ -117,7 +117,7 @@ var _ = Describe("ApplyConfigMap", func() {
 	})
 
 	It("refreshes a stale applied mark, creates one deleted under it, refuses one of that name with other data, and applies nil as nothing", func() {
-		api := &fakeConfigMaps{objects: map[string]*corev1.ConfigMap{}}
+		api := newFakeConfigMaps()
 		cm := configMap(nil)
 		old := cm.DeepCopy()
 		old.Annotations = map[string]string{kube.AnnotationApplied: "2020-01-01T00:00:00Z"}
