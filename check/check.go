@@ -40,7 +40,9 @@ func WithClientOptions(opts ...registry.Option) Option {
 // Run answers a check request: the versions, oldest first. With a
 // registry_mirror it asks the mirror first and falls back to the origin when
 // the mirror fails or finds nothing.
-func Run(ctx context.Context, req resource.CheckRequest, opts ...Option) (resource.CheckResponse, error) {
+func Run(ctx context.Context, req resource.CheckRequest, opts ...Option) (_ resource.CheckResponse, err error) {
+	// A URL in an error keeps scheme, host and path, never a token.
+	defer func() { err = registry.Redact(err) }()
 	o := options{log: logrus.New(), concurrency: 8}
 	for _, opt := range opts {
 		opt(&o)
@@ -56,7 +58,7 @@ func Run(ctx context.Context, req resource.CheckRequest, opts ...Option) (resour
 		versions, err := checkSource(ctx, mirror, req.Version, o)
 		switch {
 		case err != nil:
-			o.log.Warnf("mirror %s failed, using the origin: %v", mirror.Repository, err)
+			o.log.Warnf("mirror %s failed, using the origin: %v", mirror.Repository, registry.Redact(err))
 		case len(versions) == 0:
 			o.log.Warnf("mirror %s has no matching version, using the origin", mirror.Repository)
 		default:

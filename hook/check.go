@@ -9,13 +9,15 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/refimage/refimage/check"
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
 // Check runs check in process for an eligible type: the same package the
 // check binary runs, so the versions are the same. Warnings (mirror
 // fallback, retries) are returned rather than logged.
-func (h *Hook) Check(ctx context.Context, d Decision, cursor *resource.Version) (resource.CheckResponse, []string, error) {
+func (h *Hook) Check(ctx context.Context, d Decision, cursor *resource.Version) (_ resource.CheckResponse, _ []string, err error) {
+	defer func() { err = registry.Redact(err) }()
 	if !d.Eligible {
 		return nil, nil, fmt.Errorf("check: %w (%s)", ErrNotEligible, d.Reason)
 	}

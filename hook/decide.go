@@ -7,6 +7,7 @@ import (
 	"maps"
 	"strings"
 
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -94,7 +95,10 @@ func (e *UnevaluatedError) Is(target error) bool { return target == ErrUnevaluat
 // do so safely: a ((var)) left in the source or params, a malformed digest,
 // a fetch_artifact that is not a bool on an eligible get, fetch_artifact:
 // false together with a format.
-func (h *Hook) Decide(ctx context.Context, g Get) (Decision, error) {
+func (h *Hook) Decide(ctx context.Context, g Get) (dec Decision, err error) {
+	// A reason or error that quotes a registry's answer keeps a URL's
+	// scheme, host and path only: its query may carry a token.
+	defer func() { dec.Reason, err = registry.RedactURLs(dec.Reason), registry.Redact(err) }()
 	d, err := h.classify(ctx, g)
 	if err != nil || !d.Eligible {
 		return d, err

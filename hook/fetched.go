@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/refimage/refimage/registry"
 )
 
 // ResolveFetched is Resolve for a get that ran its pod (fetch_artifact:
@@ -13,7 +15,8 @@ import (
 // metadata a skipped get of that version yields, so that a later task's
 // image: is pulled by digest either way. The decision must be Eligible: a
 // type that produces no image has no reference to pin.
-func (h *Hook) ResolveFetched(ctx context.Context, d Decision, emitted map[string]string) (*Resolution, error) {
+func (h *Hook) ResolveFetched(ctx context.Context, d Decision, emitted map[string]string) (_ *Resolution, err error) {
+	defer func() { err = registry.Redact(err) }()
 	if !d.Eligible {
 		return nil, fmt.Errorf("resolve the fetched version: %w (%s)", ErrNotEligible, d.Reason)
 	}

@@ -73,7 +73,9 @@ var ErrNotEligible = errors.New("the type does not produce a registry image")
 // with only a tag is resolved to a digest with one HEAD, and a warning says
 // so; a version with neither is an error: the hook never falls back to a
 // tag or to latest.
-func (h *Hook) Resolve(ctx context.Context, d Decision) (*Resolution, error) {
+func (h *Hook) Resolve(ctx context.Context, d Decision) (_ *Resolution, err error) {
+	// A URL in an error keeps scheme, host and path, never a query's token.
+	defer func() { err = registry.Redact(err) }()
 	if !d.Eligible {
 		return nil, fmt.Errorf("resolve: %w (%s)", ErrNotEligible, d.Reason)
 	}

@@ -69,7 +69,10 @@ func WithJobs(n int) Option {
 
 // Run answers an in request by writing into dest, which it creates if
 // needed, and returns the version it was given with its metadata.
-func Run(ctx context.Context, req resource.InRequest, dest string, opts ...Option) (resource.VersionResponse, error) {
+func Run(ctx context.Context, req resource.InRequest, dest string, opts ...Option) (_ resource.VersionResponse, err error) {
+	// A URL in an error keeps scheme, host and path: a redirected blob's
+	// query carries a storage signature.
+	defer func() { err = registry.Redact(err) }()
 	o := options{log: logrus.New(), retry: registry.DefaultRetryPolicy(), jobs: 3}
 	for _, opt := range opts {
 		opt(&o)

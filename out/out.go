@@ -38,7 +38,10 @@ func WithClientOptions(opts ...registry.Option) Option {
 // relative to srcDir, with every tag the request asks for, and returns the
 // primary tag and the pushed digest. Bad input fails before the registry is
 // contacted; nothing is pushed before every tag has been validated.
-func Run(ctx context.Context, req resource.OutRequest, srcDir string, opts ...Option) (resource.VersionResponse, error) {
+func Run(ctx context.Context, req resource.OutRequest, srcDir string, opts ...Option) (_ resource.VersionResponse, err error) {
+	// A URL in an error keeps scheme, host and path: an upload's Location
+	// carries a signed _state in its query.
+	defer func() { err = registry.Redact(err) }()
 	o := options{log: silent()}
 	for _, opt := range opts {
 		opt(&o)

@@ -36,7 +36,8 @@ func (c *Client) OpenBlob(ctx context.Context, dgst v1.Hash, size, offset int64)
 	// The client follows a redirect to blob storage, Range included.
 	resp, err := (&http.Client{Transport: c.rt}).Do(req)
 	if err != nil {
-		return nil, 0, err
+		// *url.Error carries the redirect's URL, signature included.
+		return nil, 0, Redact(err)
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:

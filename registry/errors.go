@@ -5,13 +5,14 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/refimage/refimage/resource"
 	"net"
 	"net/http"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/refimage/refimage/resource"
 )
 
 // RegistryError is a registry failure explained: what was being done, the
@@ -28,7 +29,7 @@ func (e *RegistryError) Error() string {
 	if e.Hint != "" {
 		msg += "; " + e.Hint
 	}
-	return msg
+	return RedactURLs(msg)
 }
 
 func (e *RegistryError) Unwrap() error { return e.Err }
@@ -50,7 +51,7 @@ func Explain(op string, repo name.Repository, err error) error {
 	if errors.As(err, &already) {
 		return err
 	}
-	e := &RegistryError{Op: op, Err: err}
+	e := &RegistryError{Op: op, Err: Redact(err)}
 	host := repo.RegistryStr()
 	var terr *transport.Error
 	var dnsErr *net.DNSError

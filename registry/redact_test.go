@@ -66,3 +66,19 @@ var _ = Describe("retry warnings", func() {
 		Expect(policy.Wait(ctx, time.Hour)).To(MatchError(context.Canceled))
 	})
 })
+
+var _ = DescribeTable("RedactURLs keeps a URL's scheme, host and path only",
+	func(in, want string) {
+		Expect(registry.RedactURLs(in)).To(Equal(want))
+	},
+	Entry("Go's *url.Error of a presigned storage URL",
+		`Get "https://bucket.s3.amazonaws.com/docker/blobs/sha256:54a3?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=abc": EOF`,
+		`Get "https://bucket.s3.amazonaws.com/docker/blobs/sha256:54a3": EOF`),
+	Entry("an upload's Location with _state, unquoted",
+		"PATCH http://127.0.0.1:5000/v2/app/blobs/uploads/1f2e?_state=c2lnbmVk&digest=sha256:00: 403 Forbidden",
+		"PATCH http://127.0.0.1:5000/v2/app/blobs/uploads/1f2e: 403 Forbidden"),
+	Entry("userinfo", "dial https://robot:hunter2@registry.example.test/v2/: refused", "dial https://registry.example.test/v2/: refused"),
+	Entry("a fragment and an '@' in the query", "see http://h.test/p#frag and http://h.test/?next=a@b.test/x", "see http://h.test/p and http://h.test/"),
+	Entry("two URLs on one line", `a "http://a.test/x?t=1" b 'https://b.test?t=2'`, `a "http://a.test/x" b 'https://b.test'`),
+	Entry("no URL", "GET 127.0.0.1:5000/v2/app/manifests/1 stalled", "GET 127.0.0.1:5000/v2/app/manifests/1 stalled"),
+)

@@ -3,10 +3,11 @@ package registry
 import (
 	"context"
 	"fmt"
-	"github.com/refimage/refimage/resource"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/refimage/refimage/resource"
 )
 
 // Registry is the registry access that reference mode needs; *Client has it.
@@ -74,7 +75,7 @@ func ResolveReference(ctx context.Context, req resource.InRequest, open OpenFunc
 		isMirror := i == 0 && len(candidates) == 2
 		ref, err := proveVersion(ctx, src, candidate, version, open)
 		if err != nil && isMirror {
-			warnings = append(warnings, fmt.Sprintf("mirror %s: %v; using the origin", candidate.Repository, err))
+			warnings = append(warnings, fmt.Sprintf("mirror %s: %v; using the origin", candidate.Repository, Redact(err)))
 			continue
 		}
 		if err != nil {

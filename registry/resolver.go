@@ -3,12 +3,13 @@ package registry
 import (
 	"context"
 	"fmt"
-	"github.com/refimage/refimage/resource"
 	"net/http"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/refimage/refimage/resource"
 )
 
 // Endpoint is where a source's images live and how to authenticate there,

@@ -76,7 +76,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		delay := wait
 		what := ""
 		if err != nil {
-			what = err.Error()
+			what = RedactURLs(err.Error())
 		} else {
 			what = resp.Status
 			if after, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
@@ -132,7 +132,7 @@ type exhaustedError struct {
 }
 
 func (e *exhaustedError) Error() string {
-	return fmt.Sprintf("%v (gave up after %d attempts)", e.err, e.attempts)
+	return RedactURLs(fmt.Sprintf("%v (gave up after %d attempts)", e.err, e.attempts))
 }
 func (e *exhaustedError) Unwrap() error { return e.err }
 

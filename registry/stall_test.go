@@ -124,4 +124,3 @@ var _ = Describe("stalled requests", func() {
 		})
 	})
 })
-

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -78,7 +79,7 @@ func Run[Req Request](ctx context.Context, args []string, stdin io.Reader, stdou
 
 	resp, err := action(ctx, env, req)
 	if err != nil {
-		log.Error(oneLine(err.Error()))
+		log.Error(oneLine(registry.RedactURLs(err.Error())))
 		return 1
 	}
 	out, err := json.Marshal(resp)

@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/refimage/refimage/registry"
 )
 
 // NewLogger logs plain lines to w: the message alone for info and debug,
@@ -38,7 +40,8 @@ func (plainFormatter) Format(e *logrus.Entry) ([]byte, error) {
 }
 
 // redactWriter replaces credentials with a marker in everything written to
-// stderr, whichever code wrote it.
+// stderr, whichever code wrote it, and reduces every URL to scheme, host
+// and path (a redirect's signed query, an upload's _state).
 type redactWriter struct {
 	mu      sync.Mutex
 	w       io.Writer
@@ -59,6 +62,9 @@ func (r *redactWriter) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := p
+	if bytes.Contains(out, []byte("://")) {
+		out = []byte(registry.RedactURLs(string(out)))
+	}
 	for _, s := range r.secrets {
 		if s != "" && bytes.Contains(out, []byte(s)) {
 			out = bytes.ReplaceAll(out, []byte(s), []byte("[redacted]"))

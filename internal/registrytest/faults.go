@@ -36,6 +36,9 @@ const (
 	// forwards it: a registry that takes its time to answer, as one
 	// committing a large upload does.
 	DelayAnswer
+	// DropConnection closes the connection without reading the request's
+	// body or answering: a network that drops mid-request.
+	DropConnection
 )
 
 // Fault is a scripted misbehaviour of a Proxy. A request matches when its

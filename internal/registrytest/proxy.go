@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -28,6 +29,21 @@ func WithoutRange() ProxyOption {
 	return func(p *Proxy) { p.ignoreRange = true }
 }
 
+// WithStorageRedirect makes the proxy answer every blob GET with a 307 to
+// blob storage, as registries backed by S3, R2 or CloudFront do: to
+// /storage/<the blob's path>?query, which the proxy serves as the blob
+// (faults match it by PathContains "/storage/"). query is what storage
+// URLs carry: a signature and a credential, which must never be printed.
+func WithStorageRedirect(query string) ProxyOption {
+	return func(p *Proxy) { p.storageQuery = query }
+}
+
+// WithUploadQuery adds query to the Location of every upload answer, as
+// Distribution adds its signed _state, which must never be printed.
+func WithUploadQuery(query string) ProxyOption {
+	return func(p *Proxy) { p.uploadQuery = query }
+}
+
 // Proxy is a reverse proxy on 127.0.0.1 in front of a target registry. It
 // counts requests, can delay them, and injects scripted faults.
 //
@@ -40,10 +56,12 @@ func WithoutRange() ProxyOption {
 type Proxy struct {
 	*Registry
 
-	delay       time.Duration
-	ignoreRange bool
-	rp          *httputil.ReverseProxy
-	closing     chan struct{}
+	delay        time.Duration
+	ignoreRange  bool
+	storageQuery string
+	uploadQuery  string
+	rp           *httputil.ReverseProxy
+	closing      chan struct{}
 
 	mu     sync.Mutex
 	counts RequestCounts
@@ -72,7 +90,8 @@ func NewProxy(target *Registry, opts ...ProxyOption) *Proxy {
 			pr.Out.Host = pr.In.Host
 			pr.SetXForwarded()
 		},
-		Transport: transport,
+		Transport:      transport,
+		ModifyResponse: p.addUploadQuery,
 		// Cut connections and abandoned clients are the point of the
 		// proxy, not news.
 		ErrorLog: log.New(io.Discard, "", 0),
@@ -140,6 +159,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if p.storageQuery != "" && Classify(r) == KindBlobGET {
+		http.Redirect(w, r, "/storage"+r.URL.Path+"?"+p.storageQuery, http.StatusTemporaryRedirect)
+		return
+	}
 	f := p.takeFault(r)
 	switch {
 	case f != nil && f.Kind == RespondStatus:
@@ -148,6 +171,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case f != nil && f.Kind == StallRequest:
 		_, _ = io.CopyN(io.Discard, r.Body, f.Offset)
 		p.hold(r)
+		return
+	case f != nil && f.Kind == DropConnection:
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+		}
 		return
 	case f != nil && f.Kind == DelayAnswer:
 		if !p.wait(r, f.Delay) {
@@ -165,11 +193,28 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.ignoreRange {
 		r.Header.Del("Range")
 	}
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/storage/"); ok && p.storageQuery != "" {
+		r.URL.Path, r.URL.RawPath, r.URL.RawQuery = "/"+rest, "", ""
+	}
 	w = &countingWriter{ResponseWriter: w, count: func(n int) { p.countSent(kind, n) }}
 	if f != nil {
 		w = &bodyFault{ResponseWriter: w, kind: f.Kind, offset: f.Offset, hold: func() { p.hold(r) }}
 	}
 	p.rp.ServeHTTP(w, r)
+}
+
+// addUploadQuery is the reverse proxy's ModifyResponse: see WithUploadQuery.
+func (p *Proxy) addUploadQuery(resp *http.Response) error {
+	loc := resp.Header.Get("Location")
+	if p.uploadQuery == "" || !strings.Contains(loc, "/blobs/uploads/") {
+		return nil
+	}
+	sep := "?"
+	if strings.Contains(loc, "?") {
+		sep = "&"
+	}
+	resp.Header.Set("Location", loc+sep+p.uploadQuery)
+	return nil
 }
 
 // hold blocks until r's client goes away or the proxy closes.
