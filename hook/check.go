@@ -28,8 +28,12 @@ func (h *Hook) Check(ctx context.Context, d Decision, cursor *resource.Version) 
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	log.AddHook(collect)
+	opts, err := h.clientOptions(d.Source)
+	if err != nil {
+		return nil, nil, fmt.Errorf("check %s: %w", d.Source.Repository, err)
+	}
 	versions, err := check.Run(ctx, resource.CheckRequest{Source: d.Source, Version: cursor},
-		check.WithLogger(log), check.WithClientOptions(h.clientOpts...))
+		check.WithLogger(log), check.WithClientOptions(opts...))
 	return versions, collect.lines, err
 }
 

@@ -19,6 +19,7 @@ import (
 type Hook struct {
 	labels     Labeler
 	clientOpts []registry.Option
+	transports transports
 	open       registry.OpenFunc
 	proven     *lru[struct{}]
 	verified   *lru[struct{}]
@@ -158,7 +159,9 @@ func WithLabeler(l Labeler) Option {
 }
 
 // WithClientOptions passes options to registry.NewClient (transport, retry
-// policy, cloud resolver) for every registry request the hook makes.
+// policy, cloud resolver) for every registry request the hook makes. The
+// hook otherwise keeps one transport per TLS setting (ca_certs) for its
+// lifetime, shared by every decision; a transport given here replaces it.
 func WithClientOptions(opts ...registry.Option) Option {
 	return func(o *options) { o.clientOpts = append(o.clientOpts, opts...) }
 }
@@ -228,7 +231,11 @@ func New(opts ...Option) (*Hook, error) {
 	h.open = o.open
 	if h.open == nil {
 		h.open = func(ctx context.Context, src resource.Source) (registry.Registry, error) {
-			return registry.NewClient(ctx, src, h.clientOpts...)
+			opts, err := h.clientOptions(src)
+			if err != nil {
+				return nil, err
+			}
+			return registry.NewClient(ctx, src, opts...)
 		}
 	}
 	switch {

@@ -90,7 +90,7 @@ func NewClient(ctx context.Context, src resource.Source, opts ...Option) (*Clien
 	base := o.base
 	if base == nil {
 		var err error
-		base, err = defaultTransport(src.CACerts)
+		base, err = NewTransport(src.CACerts)
 		if err != nil {
 			return nil, err
 		}
@@ -136,9 +136,12 @@ func NewClient(ctx context.Context, src resource.Source, opts ...Option) (*Clien
 	}, nil
 }
 
-// defaultTransport clones ggcr's transport rather than touching any global,
-// and adds ca_certs to the system roots.
-func defaultTransport(caCerts []string) (http.RoundTripper, error) {
+// NewTransport is the transport NewClient uses when given none: a clone of
+// go-containerregistry's (never the global itself) with ca_certs added to
+// the system roots. A long-lived caller (the runtime hook) makes one per
+// TLS setting and passes it with WithTransport, so that its clients share
+// connections instead of each opening and idling its own.
+func NewTransport(caCerts []string) (*http.Transport, error) {
 	tr := remote.DefaultTransport.(*http.Transport).Clone()
 	if len(caCerts) == 0 {
 		return tr, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,7 +23,7 @@ func NewInProcess(opts ...Option) *Registry {
 	if o.username != "" || o.password != "" {
 		h = requireBasicAuth(o.username, o.password, h)
 	}
-	srv, caPEM, err := serve(h, o.tls)
+	srv, caPEM, err := serve(h, o.tls, nil)
 	if err != nil {
 		panic(fmt.Errorf("start in-process registry: %w", err))
 	}
@@ -39,8 +40,9 @@ func NewInProcess(opts ...Option) *Registry {
 // TLS with a fresh CA when asked, and returns the CA's PEM (nil for HTTP).
 // HTTP/2 stays off: the proxy's connection-cut fault needs to hijack
 // HTTP/1.1 connections.
-func serve(h http.Handler, withTLS bool) (*httptest.Server, []byte, error) {
+func serve(h http.Handler, withTLS bool, connState func(net.Conn, http.ConnState)) (*httptest.Server, []byte, error) {
 	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ConnState = connState
 	// Clients that race https against http (go-containerregistry does on
 	// loopback) cause handshake errors that are expected; keep them quiet.
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -64,6 +65,7 @@ type Proxy struct {
 	closing      chan struct{}
 
 	mu     sync.Mutex
+	conns  int
 	counts RequestCounts
 	sent   Sent
 	faults []*Fault
@@ -96,7 +98,7 @@ func NewProxy(target *Registry, opts ...ProxyOption) *Proxy {
 		// proxy, not news.
 		ErrorLog: log.New(io.Discard, "", 0),
 	}
-	srv, caPEM, err := serve(p, !target.Insecure())
+	srv, caPEM, err := serve(p, !target.Insecure(), p.countConn)
 	if err != nil {
 		panic(fmt.Errorf("start proxy: %w", err))
 	}
@@ -119,6 +121,23 @@ func (p *Proxy) Counts() RequestCounts {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.counts.clone()
+}
+
+// Connections returns how many connections clients opened to the proxy
+// since it started (Reset does not forget them): a client that reuses its
+// connections opens few.
+func (p *Proxy) Connections() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.conns
+}
+
+func (p *Proxy) countConn(_ net.Conn, state http.ConnState) {
+	if state == http.StateNew {
+		p.mu.Lock()
+		p.conns++
+		p.mu.Unlock()
+	}
 }
 
 // Sent returns the bytes sent so far.

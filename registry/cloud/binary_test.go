@@ -66,7 +66,8 @@ var _ = Describe("the check binary against ECR", Ordered, func() {
 		cmd.Stdin = strings.NewReader(stdin)
 		session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
 		Expect(err).NotTo(HaveOccurred())
-		Eventually(session).Should(gexec.Exit())
+		// A machine under load (or -race) may take more than a second.
+		Eventually(session, time.Minute).Should(gexec.Exit())
 		return session
 	}
 	run := func(source string) *gexec.Session { return start(`{"source":`+source+`}`, bin) }
