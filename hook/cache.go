@@ -91,7 +91,7 @@ func (r *cachedRegistry) Digest(ref name.Reference) (v1.Hash, bool, error) {
 	key := ref.Name() + "\x00" + r.who
 	if pinned {
 		// Trusted, or proven before with these credentials: no request.
-		if _, ok := r.h.proven.get(key); ok || r.h.trust {
+		if _, ok := r.h.proven.getAt(key, r.h.now()); ok || r.h.trust {
 			h, err := v1.NewHash(d.DigestStr())
 			return h, true, err
 		}
@@ -104,7 +104,7 @@ func (r *cachedRegistry) Digest(ref name.Reference) (v1.Hash, bool, error) {
 	if err == nil && found {
 		// A tag's HEAD proves its digest exists too: resolving a tag and
 		// then proving the digest costs one request, not two.
-		r.h.proven.put(ref.Context().Digest(h.String()).Name()+"\x00"+r.who, struct{}{})
+		r.h.proven.putUntil(ref.Context().Digest(h.String()).Name()+"\x00"+r.who, struct{}{}, r.h.now().Add(r.h.proveEvery))
 	}
 	return h, found, err
 }
@@ -120,7 +120,7 @@ func (r *cachedRegistry) Image(ref name.Reference) (v1.Image, error) {
 	withConfig := r.src.LabelRegex != "" || r.src.FetchMetadata != nil && *r.src.FetchMetadata
 	key := fmt.Sprintf("%s\x00%s\x00%s/%s\x00%t", ref.Name(), r.who, p.OS, p.Architecture, withConfig)
 	if pinned {
-		if img, ok := r.h.images.get(key); ok {
+		if img, ok := r.h.images.getAt(key, r.h.now()); ok {
 			return img, nil
 		}
 	}
@@ -137,7 +137,7 @@ func (r *cachedRegistry) Image(ref name.Reference) (v1.Image, error) {
 			return img, nil // not cached: the caller meets the error itself
 		}
 	}
-	r.h.images.put(key, img)
+	r.h.images.putUntil(key, img, r.h.now().Add(r.h.proveEvery))
 	return img, nil
 }
 
@@ -170,4 +170,21 @@ func (r *cachedRegistry) Referrers(d name.Digest) ([]v1.Descriptor, error) {
 		return nil, nil
 	}
 	return lister.Referrers(d)
+}
+
+// PullFailed tells the hook that a pod failed to pull reference (a
+// Resolution's Reference: registry/repo@sha256:…), e.g. kubelet's
+// ErrImagePull: the next decision that needs that digest proves it again
+// rather than trust an earlier proof until DefaultProveInterval ends, so a
+// digest deleted from the registry fails with refimage's "digest gone"
+// message. It makes no request.
+func (h *Hook) PullFailed(reference string) error {
+	d, err := name.NewDigest(reference)
+	if err != nil {
+		return fmt.Errorf("forget the proof of %q: it is not a pinned reference (registry/repo@sha256:…): %w", reference, err)
+	}
+	prefix := d.Name() + "\x00"
+	h.proven.deletePrefix(prefix)
+	h.images.deletePrefix(prefix)
+	return nil
 }

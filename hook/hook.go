@@ -30,6 +30,9 @@ type Hook struct {
 	imageTypes map[string]imageType // by repository (name.Repository.Name())
 	policy     Policy
 	trust      bool
+	now        func() time.Time
+	// proveEvery is how long a proven digest (or a fetched image) stands.
+	proveEvery time.Duration
 }
 
 // imageType is a type image on the runtime's list: whose in it runs, and
@@ -68,6 +71,8 @@ type options struct {
 	policy        Policy
 	trust         bool
 	checkInterval time.Duration
+	failure       time.Duration
+	proveEvery    time.Duration
 	now           func() time.Time
 	errs          []error
 }
@@ -148,7 +153,42 @@ func WithTypeCheckInterval(d time.Duration) Option {
 	}
 }
 
-// WithClock replaces time.Now for the type check interval; for tests.
+// DefaultFailureInterval is how long a failed lookup (a custom type's
+// label, a type image's tag or in-process check) is remembered: within it,
+// every decision that needs the lookup gets the same failure (and runs a
+// pod) without asking the registry again, so that an outage costs one
+// lookup, with its retries, per key and interval rather than per decision,
+// and spends no pull quota on repeats.
+const DefaultFailureInterval = 30 * time.Second
+
+// WithFailureInterval replaces DefaultFailureInterval.
+func WithFailureInterval(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.failure = d
+		}
+	}
+}
+
+// DefaultProveInterval is how long a digest proven to exist (by a HEAD, or
+// by fetching its image for label_regex or fetch_metadata) stands before
+// the next decision that needs it proves it again: a digest deleted from
+// the registry then fails with refimage's "digest gone" message rather
+// than kubelet's ErrImagePull. A runtime that sees a pull fail says so
+// with PullFailed, which ends the interval at once.
+const DefaultProveInterval = 15 * time.Minute
+
+// WithProveInterval replaces DefaultProveInterval.
+func WithProveInterval(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.proveEvery = d
+		}
+	}
+}
+
+// WithClock replaces time.Now for the hook's intervals (type checks,
+// failures, proofs); for tests.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithLabeler replaces the registry lookup of a custom type's image labels
@@ -197,6 +237,7 @@ func WithCacheSize(n int) Option {
 // labels from their images. Invalid options are reported here, all at once.
 func New(opts ...Option) (*Hook, error) {
 	o := options{cacheSize: 4096, checkInterval: time.Minute, now: time.Now,
+		failure: DefaultFailureInterval, proveEvery: DefaultProveInterval,
 		baseTypes:  map[string]baseType{BaseType: {image: DefaultBaseImage, impl: ImplRegistryImage}},
 		imageTypes: map[string]imageType{}}
 	for _, opt := range opts {
@@ -205,7 +246,8 @@ func New(opts ...Option) (*Hook, error) {
 	h := &Hook{clientOpts: o.clientOpts, nodePulls: o.nodePulls, baseTypes: o.baseTypes,
 		policy: o.policy, trust: o.trust, imageTypes: map[string]imageType{},
 		proven: newLRU[struct{}](o.cacheSize), verified: newLRU[struct{}](o.cacheSize), images: newLRU[v1.Image](o.cacheSize),
-		typeImages: newVersionCache(o.cacheSize, o.checkInterval, o.now)}
+		typeImages: newVersionCache(o.cacheSize, o.checkInterval, o.failure, o.now),
+		now:        o.now, proveEvery: o.proveEvery}
 	if o.policy != SkipByDefault && o.policy != SkipOnRequest {
 		o.errs = append(o.errs, fmt.Errorf("choose policy: %d is neither SkipByDefault nor SkipOnRequest", o.policy))
 	}
@@ -240,9 +282,9 @@ func New(opts ...Option) (*Hook, error) {
 	}
 	switch {
 	case o.labels != nil:
-		h.labels = CachedLabeler(o.labels, o.cacheSize)
+		h.labels = cachedLabeler(o.labels, o.cacheSize, o.failure, o.now)
 	case !o.noLabels:
-		h.labels = CachedLabeler(RegistryLabeler(h.openCached), o.cacheSize)
+		h.labels = cachedLabeler(RegistryLabeler(h.openCached), o.cacheSize, o.failure, o.now)
 	}
 	return h, nil
 }

@@ -3,6 +3,7 @@ package hook
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"golang.org/x/sync/singleflight"
@@ -46,22 +47,36 @@ func RegistryLabeler(open registry.OpenFunc) Labeler {
 }
 
 // CachedLabeler asks l once per image digest (the least recently used
-// answers are dropped past size); failures are not cached. Concurrent
-// lookups of one digest share one request, which the first caller's
-// cancellation does not stop; each caller stops waiting when its own
-// context ends.
+// answers are dropped past size); a failure is remembered for
+// DefaultFailureInterval, so that a registry that is down costs one lookup
+// per digest and interval, not one per decision. Concurrent lookups of one
+// digest share one request, which the first caller's cancellation does not
+// stop; each caller stops waiting when its own context ends.
 func CachedLabeler(l Labeler, size int) Labeler {
+	return cachedLabeler(l, size, DefaultFailureInterval, time.Now)
+}
+
+func cachedLabeler(l Labeler, size int, failure time.Duration, now func() time.Time) Labeler {
 	c := newLRU[map[string]string](size)
+	failed := newLRU[error](size)
 	var group singleflight.Group
 	return LabelerFunc(func(ctx context.Context, src resource.Source, image name.Digest) (map[string]string, error) {
 		key := image.Name()
 		if got, ok := c.get(key); ok {
 			return got, nil
 		}
+		if err, ok := failed.getAt(key, now()); ok {
+			return nil, err
+		}
 		v, err := shared(ctx, &group, key, func() (any, error) {
+			if err, ok := failed.getAt(key, now()); ok {
+				return nil, err
+			}
 			labels, err := l.Labels(context.WithoutCancel(ctx), src, image)
 			if err == nil {
 				c.put(key, labels)
+			} else {
+				failed.putUntil(key, err, now().Add(failure))
 			}
 			return labels, err
 		})

@@ -3,6 +3,7 @@ package hook
 import (
 	"container/list"
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,35 +69,59 @@ func (c *lru[V]) putUntil(k string, v V, expires time.Time) {
 	}
 }
 
+// deletePrefix drops every entry whose key starts with prefix.
+func (c *lru[V]) deletePrefix(prefix string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, el := range c.index {
+		if strings.HasPrefix(k, prefix) {
+			c.order.Remove(el)
+			delete(c.index, k)
+		}
+	}
+}
+
 // versionCache pins type images that have no checked version (an
 // in-process check) or only a tag (one HEAD): one lookup per key and
 // interval, however many decisions ask at once.
 type versionCache struct {
 	pinned   *lru[name.Digest]
+	failed   *lru[error]
 	group    singleflight.Group
 	interval time.Duration
+	failure  time.Duration
 	now      func() time.Time
 }
 
-func newVersionCache(size int, interval time.Duration, now func() time.Time) *versionCache {
-	return &versionCache{pinned: newLRU[name.Digest](size), interval: interval, now: now}
+func newVersionCache(size int, interval, failure time.Duration, now func() time.Time) *versionCache {
+	return &versionCache{pinned: newLRU[name.Digest](size), failed: newLRU[error](size), interval: interval, failure: failure, now: now}
 }
 
 // get returns key's pinned image, looking it up with lookup when it is not
-// cached or its interval has passed. Failures are not cached. The lookup
+// cached or its interval has passed. A failure is remembered for the
+// failure interval, so that a registry that is down costs one lookup (and
+// its retries) per key and interval, not one per decision. The lookup
 // runs with ctx's values but not its cancellation, since other callers may
 // be waiting for it; each caller stops waiting when its own ctx ends.
 func (c *versionCache) get(ctx context.Context, key string, lookup func(context.Context) (name.Digest, error)) (name.Digest, error) {
 	if d, ok := c.pinned.getAt(key, c.now()); ok {
 		return d, nil
 	}
+	if err, ok := c.failed.getAt(key, c.now()); ok {
+		return name.Digest{}, err
+	}
 	v, err := shared(ctx, &c.group, key, func() (any, error) {
 		if d, ok := c.pinned.getAt(key, c.now()); ok {
 			return d, nil
 		}
+		if err, ok := c.failed.getAt(key, c.now()); ok {
+			return name.Digest{}, err
+		}
 		d, err := lookup(context.WithoutCancel(ctx))
 		if err == nil {
 			c.pinned.putUntil(key, d, c.now().Add(c.interval))
+		} else {
+			c.failed.putUntil(key, err, c.now().Add(c.failure))
 		}
 		return d, err
 	})
