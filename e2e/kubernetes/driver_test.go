@@ -161,6 +161,9 @@ func (rt *runtime) runPod(ctx context.Context, pod *corev1.Pod) (*taskRun, error
 	rt.pods++
 	done, err := rt.waitPod(ctx, created.Name)
 	if err != nil {
+		// The step fails: its pod goes, or kubelet would go on retrying the pull.
+		grace := int64(0)
+		_ = rt.api.CoreV1().Pods(rt.ns).Delete(ctx, created.Name, metav1.DeleteOptions{GracePeriodSeconds: &grace})
 		return &taskRun{pod: done}, err
 	}
 	log, err := rt.api.CoreV1().Pods(rt.ns).GetLogs(done.Name, &corev1.PodLogOptions{Container: mainContainer(done)}).DoRaw(ctx)
