@@ -100,35 +100,25 @@ func (rt *runtime) runTask(ctx context.Context, t task) (*taskRun, error) {
 	return rt.runPod(ctx, pod)
 }
 
-// taskPod is the pod spec docs/hook.md gives a runtime author: for each
-// get, kube.ForTask's objects applied with client-go's typed clients; the
-// image's get makes the container's image and pull Secret (AsImage), each
-// input's get its files where the task expects them (AsInput).
+// taskPod is the pod spec docs/hook.md gives a runtime author: one call
+// per role the get plays, with client-go's typed clients; kube.UseAsImage
+// applies the pull Secret and makes the container pull the pinned
+// reference with it, kube.UseAsInput applies the ConfigMap and mounts the
+// get's files where the task expects its input.
 func (rt *runtime) taskPod(ctx context.Context, t task) (*corev1.Pod, error) {
 	spec := basePodSpec()
 	spec.Containers = []corev1.Container{{Name: "task", Args: t.args}}
 	c := &spec.Containers[0]
 	opts := []kube.Option{kube.WithNamespace(rt.ns), kube.WithLabels(rt.labels)}
-	img, err := kube.ForTask(t.image, kube.Input{}, opts...)
-	if err != nil {
-		return nil, err
-	}
 	if t.noSecret {
-		img.Secret = nil
-	}
-	if err := img.Apply(ctx, rt.api.CoreV1().Secrets(rt.ns), nil); err != nil {
+		c.Image, c.ImagePullPolicy = kube.TaskImage(t.image)
+	} else if err := kube.UseAsImage(ctx, rt.api.CoreV1().Secrets(rt.ns), t.image, &spec, c, opts...); err != nil {
 		return nil, err
 	}
-	img.AsImage(&spec, c)
 	for name, r := range t.inputs {
-		in, err := kube.ForTask(r, kube.Input{MountPath: inputDir(name), VolumeName: "input-" + name}, opts...)
-		if err != nil {
+		if err := kube.UseAsInput(ctx, rt.api.CoreV1().ConfigMaps(rt.ns), r, inputDir(name), &spec, c, opts...); err != nil {
 			return nil, err
 		}
-		if err := in.Apply(ctx, nil, rt.api.CoreV1().ConfigMaps(rt.ns)); err != nil {
-			return nil, err
-		}
-		in.AsInput(&spec, c)
 	}
 	return &corev1.Pod{ObjectMeta: rt.meta("task-"+t.name, "task"), Spec: spec}, nil
 }
