@@ -13,7 +13,8 @@ import (
 // ((vars)).
 type Evaluated struct {
 	// Source, Params and Version are the step's, credential-evaluated and
-	// chosen (a plan with version_from carries no version of its own).
+	// chosen (a plan with version_from carries no version of its own); nil
+	// keeps the plan's own.
 	Source  map[string]any
 	Params  map[string]any
 	Version map[string]string
@@ -46,7 +47,15 @@ func GetFromPlan(plan any, e Evaluated) (Get, error) {
 	if err := json.Unmarshal(b, &g); err != nil {
 		return Get{}, fmt.Errorf("read the get plan: %w", err)
 	}
-	g.Source, g.Params, g.Version = e.Source, e.Params, e.Version
+	if e.Source != nil {
+		g.Source = e.Source
+	}
+	if e.Params != nil {
+		g.Params = e.Params
+	}
+	if e.Version != nil {
+		g.Version = e.Version
+	}
 	if img := g.TypeImage.GetPlan; img != nil && e.TypeImageVersion != nil {
 		img.Version = maps.Clone(e.TypeImageVersion)
 	}

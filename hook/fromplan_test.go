@@ -101,6 +101,15 @@ var _ = Describe("GetFromPlan", func() {
 		Expect(d.Skip || d.Eligible).To(BeFalse())
 	})
 
+	It("keeps the plan's own source, params and version where Evaluated has none", func() {
+		plan["version"] = map[string]any{"digest": appDigestStr}
+		g, err := hook.GetFromPlan(plan, hook.Evaluated{Params: map[string]any{"fetch_metadata": true}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(g.Source).To(HaveKeyWithValue("repository", "((app.repository))"))
+		Expect(g.Version).To(Equal(map[string]string{"digest": appDigestStr}))
+		Expect(g.Params).To(Equal(map[string]any{"fetch_metadata": true}))
+	})
+
 	It("refuses a plan whose image has a field a Concourse plan does not", func() {
 		plan["image"].(map[string]any)["mystery"] = true
 		_, err := hook.GetFromPlan(plan, hook.Evaluated{})

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -31,7 +32,8 @@ type PodLister interface {
 }
 
 // Collector removes the pull Secrets and input ConfigMaps refimage made in
-// one namespace that no pod can still need. Either client may be nil.
+// one namespace that no pod can still need. Secrets or ConfigMaps may be
+// nil (that kind is not collected); Pods is required.
 type Collector struct {
 	Secrets    SecretLister
 	ConfigMaps ConfigMapLister
@@ -66,6 +68,9 @@ func (c Collector) Collect(ctx context.Context) ([]string, error) {
 	}
 	if c.Now != nil {
 		now = c.Now
+	}
+	if c.Pods == nil {
+		return nil, errors.New("collect: no pod client: without the pods, nothing is known to be unused")
 	}
 	used, err := c.used(ctx)
 	if err != nil {

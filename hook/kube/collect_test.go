@@ -80,6 +80,17 @@ var _ = Describe("Collector", func() {
 	})
 })
 
+var _ = Describe("Collector without a pod client", func() {
+	It("deletes nothing and says why", func() {
+		secrets := newFakeSecrets()
+		secrets.store(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "refimage-pull-x",
+			Labels: map[string]string{kube.LabelManagedBy: kube.ManagedBy, kube.LabelComponent: "pull-secret"}}})
+		_, err := kube.Collector{Secrets: secrets}.Collect(context.Background())
+		Expect(err).To(MatchError(ContainSubstring("no pod client")))
+		Expect(secrets.objects).To(HaveLen(1))
+	})
+})
+
 // racingSecrets lets an apply land between Collect's list and its delete.
 type racingSecrets struct{ *fakeSecrets }
 
