@@ -3,8 +3,11 @@
 // task that uses the get as its image, a kubernetes.io/dockerconfigjson
 // Secret for the registry the reference is pulled from, and a ConfigMap
 // with the volume and mount that give a task the get's files (repository,
-// tag, digest) as an input with no artifact volume.
+// tag, digest, and with fetch_metadata labels.json and metadata.json) as an
+// input with no artifact volume. ForTask builds all of them in one call;
+// UseAsImage and UseAsInput also apply them and put them in a pod.
 //
-// It uses k8s.io/api's core/v1 types only, never a client: creating the
-// objects is the runtime's business.
+// It uses k8s.io/api's core/v1 types and links no client: ApplySecret,
+// ApplyConfigMap and Collector take small interfaces that client-go's typed
+// clients satisfy as they are, so a runtime passes its own.
 package kube
