@@ -4,6 +4,7 @@ package kubernetes_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -92,13 +93,26 @@ func (t taskRun) imageID() string {
 }
 
 // runTask builds, applies and runs the task's pod and waits for it to end.
+// When kubelet cannot pull the image, the hook hears of it (PullFailed), so
+// that the next decision proves the digest again, as docs/hook.md asks.
 func (rt *runtime) runTask(ctx context.Context, t task) (*taskRun, error) {
 	pod, err := rt.taskPod(ctx, t)
 	if err != nil {
 		return nil, fmt.Errorf("task %s: %w", t.name, err)
 	}
-	return rt.runPod(ctx, pod)
+	run, err := rt.runPod(ctx, pod)
+	if errors.As(err, new(pullFailure)) {
+		if perr := rt.hook.PullFailed(t.image.Reference); perr != nil {
+			return run, fmt.Errorf("%w; %w", err, perr)
+		}
+	}
+	return run, err
 }
+
+// pullFailure is the driver's line for a pod whose image kubelet cannot get.
+type pullFailure struct{ line string }
+
+func (p pullFailure) Error() string { return p.line }
 
 // taskPod is the pod spec docs/hook.md gives a runtime author: one call
 // per role the get plays, with client-go's typed clients; kube.UseAsImage
@@ -215,7 +229,7 @@ func pullError(p *corev1.Pod) error {
 			// clause is the registry's answer.
 			fmt.Fprintf(GinkgoWriter, "kubelet on pod %s: %s: %s\n", p.Name, w.Reason, w.Message)
 			msg := strings.ReplaceAll(w.Message, "\n", " ")
-			return fmt.Errorf("pod %s: kubelet cannot pull image %s (%s): %s", p.Name, st.Image, w.Reason, msg[strings.LastIndex(msg, ": ")+2:])
+			return pullFailure{fmt.Sprintf("pod %s: kubelet cannot pull image %s (%s): %s", p.Name, st.Image, w.Reason, msg[strings.LastIndex(msg, ": ")+2:])}
 		}
 	}
 	return nil

@@ -81,15 +81,24 @@ var _ = Describe("failures as users meet them, each a bounded wait and one line 
 		Expect(err.Error()).NotTo(ContainSubstring(wrong.password))
 	})
 
-	It("a digest deleted after the decision: kubelet's pull says it is not found", func(ctx SpecContext) {
+	It("a digest deleted after the decision: kubelet's pull says it is not found, and the next decision says so before any pod", func(ctx SpecContext) {
 		digest := pushApp("team/deleted:v1", "deleted")
 		rt := newHook()
-		r, _, err := rt.get(ctx, baseGet("app", "team/deleted", teamA, map[string]string{"tag": "v1", "digest": digest}))
+		get := baseGet("app", "team/deleted", teamA, map[string]string{"tag": "v1", "digest": digest})
+		r, _, err := rt.get(ctx, get)
 		Expect(err).NotTo(HaveOccurred())
 		deleteManifest("team/deleted", digest)
 		started := time.Now()
 		_, err = rt.runTask(ctx, task{name: "deleted", image: r, args: []string{"show", "/etc"}})
 		expectOneLine(err, started, r.Reference, "not found")
+
+		By("the runtime told the hook (PullFailed): the next get proves the digest again and fails")
+		pods := rt.pods
+		_, _, err = rt.get(ctx, get)
+		Expect(err).To(HaveOccurred())
+		GinkgoWriter.Printf("the next get: %v\n", err)
+		Expect(err.Error()).To(ContainSubstring(digest))
+		Expect(rt.pods).To(Equal(pods))
 	})
 
 	It("two pipelines with different credentials for one registry: two Secrets, each pod pulls with its own", func(ctx SpecContext) {
