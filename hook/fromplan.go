@@ -62,22 +62,25 @@ func GetFromPlan(plan any, e Evaluated) (Get, error) {
 	if e.Evaluate == nil {
 		return g, nil
 	}
-	for ti := &g.TypeImage; ti != nil; {
-		// An evaluation that fails leaves the source as it is: the runtime
-		// fails that get itself when it runs it, and the hook reads what
-		// it can (a pod, with the reason).
-		if src, err := e.Evaluate(ti.Source); err == nil && ti.Source != nil {
-			ti.Source = src
+	// An evaluation that fails leaves the source as it is: the runtime fails
+	// that get itself when it runs it, and the hook reads what it can (a
+	// pod, with the reason).
+	evaluate := func(src map[string]any) map[string]any {
+		if src == nil {
+			return nil
 		}
-		if ti.GetPlan == nil {
-			break
+		if out, err := e.Evaluate(src); err == nil {
+			return out
 		}
-		if src, err := e.Evaluate(ti.GetPlan.Source); err == nil {
-			ti.GetPlan.Source = src
-		}
-		ti = &ti.GetPlan.TypeImage
+		return src
 	}
-	return g, nil
+	for ti := &g.TypeImage; ; ti = &ti.GetPlan.TypeImage {
+		ti.Source = evaluate(ti.Source)
+		if ti.GetPlan == nil {
+			return g, nil
+		}
+		ti.GetPlan.Source = evaluate(ti.GetPlan.Source)
+	}
 }
 
 // DecidePlan is GetFromPlan and Decide in one call: the documented recipe
