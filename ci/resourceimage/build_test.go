@@ -1,10 +1,12 @@
 package resourceimage_test
 
 import (
+	"bytes"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -139,5 +141,35 @@ var _ = Describe("the CA roots", func() {
 			ContainSubstring("go.ship.mod ships \"v0.0.0-20200101000000-000000000000\""),
 			ContainSubstring("build this program with -modfile=go.ship.mod")))
 		Expect(filepath.Join(dir, "static")).NotTo(BeADirectory())
+	})
+})
+
+var _ = Describe("make bin (imagebuild -binaries)", func() {
+	It("writes exactly the image's executables for this machine, byte for byte as the image build compiled them", func() {
+		host := runtime.GOOS + "-" + runtime.GOARCH
+		built := filepath.Join(first.bin, host)
+		if _, err := os.Stat(built); err != nil {
+			Skip("the image has no " + host + " binaries to compare with")
+		}
+		dir := filepath.Join(GinkgoT().TempDir(), "bin")
+		cmd := exec.Command(imagebuild, "-C", moduleDir, "-binaries", dir, "-version", version, "-revision", revision)
+		cmd.Stderr = GinkgoWriter
+		Expect(cmd.Run()).To(Succeed())
+		entries, err := os.ReadDir(dir)
+		Expect(err).NotTo(HaveOccurred())
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		var want []string
+		for _, b := range resourceimage.Binaries {
+			want = append(want, b.Name)
+			got, err := os.ReadFile(filepath.Join(dir, b.Name))
+			Expect(err).NotTo(HaveOccurred())
+			image, err := os.ReadFile(filepath.Join(built, b.Name))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(bytes.Equal(got, image)).To(BeTrue(), "%s differs from the image's", b.Name)
+		}
+		Expect(names).To(ConsistOf(want))
 	})
 })
