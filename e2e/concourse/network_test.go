@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	. "github.com/onsi/gomega"
+
+	"github.com/refimage/refimage/internal/iptables"
 )
 
 const (
@@ -76,39 +78,7 @@ func removeNetwork() {
 
 // deleteRule deletes a rule as `iptables -S` printed it, quotes and all.
 func deleteRule(table, rule string) {
-	args := append([]string{"-t", table, "-D"}, splitQuoted(strings.TrimPrefix(rule, "-A "))...)
-	_ = exec.Command("iptables", args...).Run()
-}
-
-// splitQuoted splits an iptables -S line into arguments, honouring the
-// double quotes around comments.
-func splitQuoted(s string) []string {
-	var out []string
-	var cur strings.Builder
-	quoted, escaped, has := false, false, false
-	for _, r := range s {
-		switch {
-		case escaped:
-			cur.WriteRune(r)
-			escaped = false
-		case r == '\\':
-			escaped = true
-		case r == '"':
-			quoted, has = !quoted, true
-		case r == ' ' && !quoted:
-			if cur.Len() > 0 || has {
-				out = append(out, cur.String())
-			}
-			cur.Reset()
-			has = false
-		default:
-			cur.WriteRune(r)
-		}
-	}
-	if cur.Len() > 0 || has {
-		out = append(out, cur.String())
-	}
-	return out
+	_ = exec.Command("iptables", iptables.DeleteArgs(table, rule)...).Run()
 }
 
 // unmountUnder lazily unmounts every mount below dir, deepest first

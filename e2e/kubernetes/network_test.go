@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/refimage/refimage/internal/iptables"
 )
 
 // isolationRules keep the node to loopback and its bridge: only the bridge
@@ -98,8 +100,7 @@ func undoRules(cmd, before string, log io.Writer) {
 			case strings.HasPrefix(line, "*"):
 				table = line[1:]
 			case pass == "rules" && strings.HasPrefix(line, "-A ") && ourRule.MatchString(line) && !old[table][line]:
-				args := append([]string{"-t", table, "-D"}, splitRule(strings.TrimPrefix(line, "-A "))...)
-				if exec.Command(cmd, args...).Run() == nil {
+				if exec.Command(cmd, iptables.DeleteArgs(table, line)...).Run() == nil {
 					fmt.Fprintf(log, "%s -t %s -D %s\n", cmd, table, strings.TrimPrefix(line, "-A "))
 				}
 			case pass == "chains" && strings.HasPrefix(line, ":") && strings.Contains(line, " - "):
@@ -131,38 +132,6 @@ func savedTables(save string) map[string]map[string]bool {
 			out[table][line] = true
 		}
 	}
-	return out
-}
-
-// splitRule splits a rule as iptables-save prints it into arguments,
-// honouring the double quotes around comments.
-func splitRule(s string) []string {
-	var out []string
-	var cur strings.Builder
-	quoted, escaped, has := false, false, false
-	flush := func() {
-		if cur.Len() > 0 || has {
-			out = append(out, cur.String())
-		}
-		cur.Reset()
-		has = false
-	}
-	for _, r := range s {
-		switch {
-		case escaped:
-			cur.WriteRune(r)
-			escaped = false
-		case r == '\\':
-			escaped = true
-		case r == '"':
-			quoted, has = !quoted, true
-		case r == ' ' && !quoted:
-			flush()
-		default:
-			cur.WriteRune(r)
-		}
-	}
-	flush()
 	return out
 }
 
