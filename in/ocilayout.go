@@ -1,6 +1,7 @@
 package in
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -34,7 +35,7 @@ func writeOCILayout(desc *remote.Descriptor, dest string) error {
 		if err != nil {
 			return fmt.Errorf("read the image: %w", err)
 		}
-		idx = mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img})
+		idx = mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: described{Image: img, desc: descriptorOf(desc)}})
 		single = &desc.Digest
 	default:
 		return fmt.Errorf("write an OCI layout: %s is neither an image nor an index", desc.MediaType)
@@ -68,4 +69,44 @@ func readableByAll(dir string) error {
 		}
 		return nil
 	})
+}
+
+// described is an image whose descriptor in an index is desc.
+type described struct {
+	v1.Image
+	desc v1.Descriptor
+}
+
+// Descriptor is what go-containerregistry's partial.Descriptor, and so
+// mutate.AppendManifests, takes for the image's entry in index.json.
+func (d described) Descriptor() (*v1.Descriptor, error) {
+	desc := d.desc
+	return &desc, nil
+}
+
+// descriptorOf is the single image's descriptor as registry-image writes it
+// in index.json (go-containerregistry v0.21.9 and later): the manifest's
+// annotations, and its artifactType, else its config's media type. The
+// library set's v0.21.2 would drop the annotations and an image config's
+// media type, so refimage sets both on either set.
+func descriptorOf(desc *remote.Descriptor) v1.Descriptor {
+	d := v1.Descriptor{MediaType: desc.MediaType, Size: desc.Size, Digest: desc.Digest}
+	// Decoded here: v0.21.2's v1.Manifest has no artifactType field.
+	var mf struct {
+		ArtifactType string            `json:"artifactType"`
+		Annotations  map[string]string `json:"annotations"`
+		Config       struct {
+			MediaType string `json:"mediaType"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(desc.Manifest, &mf); err != nil {
+		// Not a manifest: the plain descriptor, as ggcr gives.
+		return d
+	}
+	d.Annotations = mf.Annotations
+	d.ArtifactType = mf.ArtifactType
+	if d.ArtifactType == "" {
+		d.ArtifactType = mf.Config.MediaType
+	}
+	return d
 }

@@ -19,8 +19,9 @@ import (
 )
 
 // What registry-image v1.18.0 writes (go-containerregistry v0.21.9; the
-// shipped set's v0.22.1 writes the same), and refimage on go.mod's older
-// release did not.
+// shipped set's v0.22.1 writes the same). On go.mod's v0.21.2 the
+// oci-layout descriptor holds too (refimage sets it); image.tar's layer
+// names are ggcr's tarball writer's, so only the shipped set has them.
 var _ = Describe("full downloads written as registry-image writes them", func() {
 	var reg *fakeRegistry
 	var repo string
