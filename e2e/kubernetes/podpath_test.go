@@ -3,6 +3,7 @@
 package kubernetes_test
 
 import (
+	"context"
 	"encoding/json"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -79,24 +80,32 @@ var _ = Describe("the pod path: refimage's image runs check, in and out as pods,
 		Expect(put.Version.Digest).To(HavePrefix("sha256:"))
 
 		By("the next get (fetch_artifact: true, a pod even with the hook) pins what was put; ResolveFetched gives the task that digest")
-		next := baseGet("pushed", "team/pushed", teamA, map[string]string{"tag": put.Version.Tag, "digest": put.Version.Digest})
-		next.Source, next.Params = putSource, map[string]any{"fetch_artifact": true}
-		d, err := rt.hook.Decide(ctx, next)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(d.Skip).To(BeFalse(), d.Reason)
-		run, err = rt.runResource(ctx, resourceStep{script: "in", image: typeImage, show: []string{buildDir + "/rootfs/etc"},
-			request: map[string]any{"source": d.PodSource(next.Source), "version": put.Version, "params": d.PodParams(next.Params)}}, pullSecret)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(run.log).To(ContainSubstring(buildDir + "/digest: " + put.Version.Digest + "\n"))
-		Expect(run.log).To(ContainSubstring(buildDir + "/rootfs/etc/marker: pushed by out\n"))
-		var emitted resource.VersionResponse
-		Expect(json.Unmarshal(run.response, &emitted)).To(Succeed(), string(run.response))
-		r, err := rt.hook.ResolveFetched(ctx, d, map[string]string{"tag": emitted.Version.Tag, "digest": emitted.Version.Digest})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(getPods(rt)).To(Equal(3), "the three in pods are this build's get pods")
-		ran, err := rt.runTask(ctx, task{name: "after-put", image: r, args: []string{"show", "/etc"}})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(ran.imageID()).To(HaveSuffix("@" + put.Version.Digest))
-		Expect(ran.log).To(ContainSubstring("/etc/marker: pushed by out\n"))
+		expectNextGetPins(ctx, rt, putSource, put.Version, typeImage, pullSecret)
 	})
 })
+
+// expectNextGetPins runs the get after a put as a runtime with the hook
+// runs a get that asks for the bytes: Decide says pod, the in pod writes
+// the rootfs of the version the put emitted, ResolveFetched turns that
+// version into the task's pinned image, and the task runs in it.
+func expectNextGetPins(ctx context.Context, rt *runtime, putSource map[string]any, put resource.Version, typeImage, pullSecret string) {
+	next := baseGet("pushed", "team/pushed", teamA, map[string]string{"tag": put.Tag, "digest": put.Digest})
+	next.Source, next.Params = putSource, map[string]any{"fetch_artifact": true}
+	d, err := rt.hook.Decide(ctx, next)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(d.Skip).To(BeFalse(), d.Reason)
+	run, err := rt.runResource(ctx, resourceStep{script: "in", image: typeImage, show: []string{buildDir + "/rootfs/etc"},
+		request: map[string]any{"source": d.PodSource(next.Source), "version": put, "params": d.PodParams(next.Params)}}, pullSecret)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(run.log).To(ContainSubstring(buildDir + "/digest: " + put.Digest + "\n"))
+	Expect(run.log).To(ContainSubstring(buildDir + "/rootfs/etc/marker: pushed by out\n"))
+	var emitted resource.VersionResponse
+	Expect(json.Unmarshal(run.response, &emitted)).To(Succeed(), string(run.response))
+	r, err := rt.hook.ResolveFetched(ctx, d, map[string]string{"tag": emitted.Version.Tag, "digest": emitted.Version.Digest})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(getPods(rt)).To(Equal(3), "the three in pods are this build's get pods")
+	ran, err := rt.runTask(ctx, task{name: "after-put", image: r, args: []string{"show", "/etc"}})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(ran.imageID()).To(HaveSuffix("@" + put.Digest))
+	Expect(ran.log).To(ContainSubstring("/etc/marker: pushed by out\n"))
+}
