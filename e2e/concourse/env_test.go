@@ -16,6 +16,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/refimage/refimage/internal/procs"
 )
 
 // settings are where the suite finds Concourse and keeps its state.
@@ -126,34 +128,12 @@ func pidFile(s settings, name string) string { return filepath.Join(s.state, nam
 // ownPID is the PID recorded for name, if that process still runs and is
 // this suite's (its command line names the state directory).
 func ownPID(s settings, name string) (int, bool) {
-	data, err := os.ReadFile(pidFile(s, name))
-	if err != nil {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 1 {
-		return 0, false
-	}
-	return pid, namesState(s, pid)
-}
-
-func namesState(s settings, pid int) bool {
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return err == nil && bytes.Contains(cmdline, []byte(s.state+"/"))
+	return procs.Recorded(pidFile(s, name), s.state+"/")
 }
 
 // stopPID sends sig, waits up to wait for the process to go, then kills it.
 func stopPID(s settings, pid int, sig syscall.Signal, wait time.Duration) {
-	_ = syscall.Kill(pid, sig)
-	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if !namesState(s, pid) {
-			return
-		}
-	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
-	for i := 0; i < 20 && namesState(s, pid); i++ {
-		time.Sleep(250 * time.Millisecond)
-	}
+	procs.Stop(pid, s.state+"/", sig, wait)
 }
 
 // stopNamed stops the process recorded as name, if it is still this suite's.
@@ -167,14 +147,4 @@ func stopNamed(s settings, name string, sig syscall.Signal, wait time.Duration) 
 
 // strays are the processes left whose command line names the state
 // directory: a killed worker's containerd, say.
-func strays(s settings) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err == nil && pid != os.Getpid() && namesState(s, pid) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
+func strays(s settings) []int { return procs.Strays(s.state + "/") }

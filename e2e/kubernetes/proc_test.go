@@ -18,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/refimage/refimage/internal/procs"
 )
 
 // daemon starts a long-running process in its own process group (a ^C on
@@ -49,27 +51,13 @@ func daemon(s settings, name string, cmd *exec.Cmd) error {
 
 // ours reports whether pid runs and names the run directory on its
 // command line. A zombie counts as gone.
-func ours(s settings, pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	if i := bytes.LastIndexByte(stat, ')'); i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' {
-		return false
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return err == nil && bytes.Contains(cmdline, []byte(s.run()+"/"))
-}
+func ours(s settings, pid int) bool { return procs.Owned(pid, s.run()+"/") }
 
 // stopNamed stops the process recorded as name: SIGTERM, up to wait for it
 // to go, then SIGKILL. A PID that is no longer the suite's is left alone.
 func stopNamed(s settings, name string, wait time.Duration, log io.Writer) {
 	f := s.path("pids", name+".pid")
-	data, err := os.ReadFile(f)
-	if err != nil {
-		return
-	}
-	if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 1 && ours(s, pid) {
+	if pid, ok := procs.Recorded(f, s.run()+"/"); ok {
 		fmt.Fprintf(log, "stopping %s (pid %d)\n", name, pid)
 		stopPID(s, pid, wait)
 	}
@@ -77,31 +65,12 @@ func stopNamed(s settings, name string, wait time.Duration, log io.Writer) {
 }
 
 func stopPID(s settings, pid int, wait time.Duration) {
-	_ = syscall.Kill(pid, syscall.SIGTERM)
-	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if !ours(s, pid) {
-			return
-		}
-	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
-	for i := 0; i < 40 && ours(s, pid); i++ {
-		time.Sleep(50 * time.Millisecond)
-	}
+	procs.Stop(pid, s.run()+"/", syscall.SIGTERM, wait)
 }
 
 // strays are processes whose command line names the run directory and
 // that no PID file records: a killed containerd's shims, say.
-func strays(s settings) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err == nil && pid != os.Getpid() && ours(s, pid) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
+func strays(s settings) []int { return procs.Strays(s.run() + "/") }
 
 // shims are containerd-shim-runc-v2 processes attached to the suite's
 // containerd socket; their command line names the socket, which is in the
