@@ -44,15 +44,7 @@ func BenchmarkGetVerified(b *testing.B) {
 		}
 		reg.report(b)
 	})
-	b.Run("hook-first-sight-verified", func(b *testing.B) {
-		reg.reset()
-		b.ReportAllocs()
-		for b.Loop() {
-			h, _ := hook.New(hook.WithLabeler(nil))
-			getOnce(h)
-		}
-		reg.report(b)
-	})
+	b.Run("hook-first-sight-verified", firstSight(reg, getOnce))
 	b.Run("pod-in-process-verified", func(b *testing.B) {
 		benchInProcess(b, reg, map[string]any{"source": source, "version": version})
 	})
