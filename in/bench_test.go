@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -38,15 +40,20 @@ const (
 // interleaved runs of each; full/raw-median-pair, the median of the five
 // pairs' ratios, says how steady that is on a shared machine. Each pair
 // also runs this machine's floor (floorRun, one and two layers at a time,
-// the faster kept): the same layers inflated alone (floor-inflate), and
+// the faster kept): the same layers inflated alone (floor-inflate),
 // inflated and written out (floor-extract), with no network, order or
-// checks.
+// checks, and fetched from the registry, checked against their digests,
+// inflated and written out (floor-fetch): the least work any in has to do.
+// create-us is what creating an empty file cost before each pair: on this
+// machine's disk it varies tenfold with the deletions of the last minutes
+// (see scratch), and every run creates a thousand.
 // With REFIMAGE_BENCH_BASELINE_IN=path/to/in (another commit's build), and
 // with REFIMAGE_BENCH_REGISTRY_IMAGE_IN=path/to/registry-image's in, those
 // binaries run in each pair too, with the same request: NAME/raw-median-pair
 // is their median ratio to the raw pipeline, full/NAME-median-pair this
-// binary's to theirs and floor-extract/NAME-median-pair the floor's to
-// theirs (the least full/NAME could be on this machine).
+// binary's to theirs, and floor-extract/NAME-median-pair and
+// floor-fetch/NAME-median-pair the floors' to theirs (the least full/NAME
+// could be on this machine).
 func BenchmarkIn(b *testing.B) {
 	bin, dist := inAndDistribution(b)
 	proxy := registrytest.NewProxy(dist)
@@ -64,7 +71,7 @@ func BenchmarkIn(b *testing.B) {
 	direct := dist.Repo("bench/large")
 	fullReq := request{Source: map[string]any{"repository": direct}, Version: req.Version}
 	others := othersFromEnv()
-	blobs := layerFiles(b, img, b.TempDir())
+	floors := floorLayers{files: layerFiles(b, img, b.TempDir()), fetched: registryLayers(b, direct, digest)}
 
 	for range b.N {
 		// The machine is shared, so each figure is the best of a few runs.
@@ -74,7 +81,7 @@ func BenchmarkIn(b *testing.B) {
 		proxy.Reset()
 		ref := best(5, func() timedRun { return runTimed(b, bin, req, b.TempDir(), inPod) })
 		counts := proxy.Counts()
-		fr := fullAgainstRaw(b, 5, bin, others, fullReq, direct, digest, blobs)
+		fr := fullAgainstRaw(b, 5, bin, others, fullReq, direct, digest, floors)
 		if fr.full.err != nil || ref.err != nil {
 			b.Fatalf("in failed: full: %v, reference: %v", fr.full.err, ref.err)
 		}
@@ -94,20 +101,30 @@ type fullRaw struct {
 	// The ratio of each full run to the raw run beside it.
 	pairRatios []float64
 	others     []*another
-	// The floor's fastest runs: inflating alone, and with the writes; and
-	// each full run's ratio to the floor with the writes beside it.
-	inflate, extract timedRun
-	overFloor        []float64
+	// The floor's fastest runs, and each full run's ratio to the floor
+	// with the writes, and to the one with the download, beside it.
+	floors
+	overFloor, overFetchFloor []float64
+	// What creating an empty file cost before each pair.
+	createCost []float64
 }
+
+// floorLayers are the image's layers for the floor: from files, and from
+// the registry.
+type floorLayers struct{ files, fetched []layerOpener }
+
+// floors are the floor's runs: inflating alone, with the writes, and with
+// the download and digest check before them.
+type floors struct{ inflate, extract, fetch timedRun }
 
 // another is an in binary run in each pair beside this one, with the same
 // request, so that builds and implementations compare on one machine
 // state; name prefixes its metrics.
 type another struct {
 	name, bin string
-	// Its wall time over the raw run's, and the full run's and the floor's
-	// (with the writes) over its, pair by pair.
-	overRaw, fullOver, floorOver []float64
+	// Its wall time over the raw run's, and the full run's and the floors'
+	// (with the writes, and with the download) over its, pair by pair.
+	overRaw, fullOver, floorOver, fetchFloorOver []float64
 }
 
 // othersFromEnv are the binaries the environment names: another build of
@@ -129,21 +146,25 @@ func othersFromEnv() []*another {
 // floor n times in turn, each into a directory removed afterwards, so that
 // none pays for another's dirty pages. It stops at the first full run that
 // fails, with that run as full.
-func fullAgainstRaw(b *testing.B, n int, bin string, others []*another, fullReq request, repo, digest string, blobs []string) fullRaw {
+func fullAgainstRaw(b *testing.B, n int, bin string, others []*another, fullReq request, repo, digest string, layers floorLayers) fullRaw {
 	fr := fullRaw{others: others}
 	for i := range n {
+		fr.createCost = append(fr.createCost, createCost(b))
 		r := rawPipeline(b, repo, digest, scratch(b))
 		f := runTimed(b, bin, fullReq, scratch(b))
 		fr.pairRatios = append(fr.pairRatios, f.wall.Seconds()/r.wall.Seconds())
-		inf, ext := floor(b, blobs, false), floor(b, blobs, true)
-		fr.overFloor = append(fr.overFloor, f.wall.Seconds()/ext.wall.Seconds())
+		fl := floors{inflate: floor(b, layers.files, false), extract: floor(b, layers.files, true),
+			fetch: floor(b, layers.fetched, true)}
+		fr.overFloor = append(fr.overFloor, f.wall.Seconds()/fl.extract.wall.Seconds())
+		fr.overFetchFloor = append(fr.overFetchFloor, f.wall.Seconds()/fl.fetch.wall.Seconds())
 		for _, o := range others {
-			o.run(b, fullReq, r, f, ext)
+			o.run(b, fullReq, r, f, fl)
 		}
 		if i == 0 {
-			fr.raw, fr.inflate, fr.extract = r, inf, ext
+			fr.raw, fr.floors = r, fl
 		}
-		fr.raw, fr.inflate, fr.extract = faster(fr.raw, r), faster(fr.inflate, inf), faster(fr.extract, ext)
+		fr.raw = faster(fr.raw, r)
+		fr.inflate, fr.extract, fr.fetch = faster(fr.inflate, fl.inflate), faster(fr.extract, fl.extract), faster(fr.fetch, fl.fetch)
 		if f.err != nil {
 			fr.full = f
 			break
@@ -158,14 +179,15 @@ func fullAgainstRaw(b *testing.B, n int, bin string, others []*another, fullReq 
 
 // run runs the other binary once and records how it compares to the raw
 // run, the full run and the floor run of its pair.
-func (o *another) run(b *testing.B, req request, raw, full, floor timedRun) {
+func (o *another) run(b *testing.B, req request, raw, full timedRun, fl floors) {
 	t := runTimed(b, o.bin, req, scratch(b))
 	if t.err != nil {
 		b.Fatalf("%s %s failed: %v", o.name, o.bin, t.err)
 	}
 	o.overRaw = append(o.overRaw, t.wall.Seconds()/raw.wall.Seconds())
 	o.fullOver = append(o.fullOver, full.wall.Seconds()/t.wall.Seconds())
-	o.floorOver = append(o.floorOver, floor.wall.Seconds()/t.wall.Seconds())
+	o.floorOver = append(o.floorOver, fl.extract.wall.Seconds()/t.wall.Seconds())
+	o.fetchFloorOver = append(o.fetchFloorOver, fl.fetch.wall.Seconds()/t.wall.Seconds())
 }
 
 // faster is the run of a and b with the shorter wall time.
@@ -190,6 +212,7 @@ func (fr fullRaw) report(b *testing.B) {
 		b.ReportMetric(median(o.overRaw), o.name+"/raw-median-pair")
 		b.ReportMetric(median(o.fullOver), "full/"+o.name+"-median-pair")
 		b.ReportMetric(median(o.floorOver), "floor-extract/"+o.name+"-median-pair")
+		b.ReportMetric(median(o.fetchFloorOver), "floor-fetch/"+o.name+"-median-pair")
 	}
 	b.ReportMetric(fr.full.cpu.Seconds(), "full-cpu-s")
 	b.ReportMetric(fr.raw.cpu.Seconds(), "raw-seq-cpu-s")
@@ -197,7 +220,11 @@ func (fr fullRaw) report(b *testing.B) {
 	b.ReportMetric(fr.inflate.cpu.Seconds(), "floor-inflate-cpu-s")
 	b.ReportMetric(fr.extract.wall.Seconds(), "floor-extract-s")
 	b.ReportMetric(fr.extract.cpu.Seconds(), "floor-extract-cpu-s")
+	b.ReportMetric(fr.fetch.wall.Seconds(), "floor-fetch-s")
+	b.ReportMetric(fr.fetch.cpu.Seconds(), "floor-fetch-cpu-s")
 	b.ReportMetric(median(fr.overFloor), "full/floor-extract-median-pair")
+	b.ReportMetric(median(fr.overFetchFloor), "full/floor-fetch-median-pair")
+	b.ReportMetric(median(fr.createCost), "create-us-median-pair")
 }
 
 // median sorts xs and returns its middle value (the upper one of an even
@@ -224,16 +251,59 @@ func best(n int, f func() timedRun) timedRun {
 	return out
 }
 
-// scratch is a new directory, removed (with what was written into it)
-// before the next scratch is made.
+// scratch is a new directory; the one made before it is emptied first,
+// so that no run pays for another's dirty pages. Its files are truncated,
+// not deleted, and go with the benchmark's temporary directory at the end:
+// on ext4 without a journal (this machine's disk), each new inode is looked
+// for past every inode of its group freed in the last minute or more, one
+// by one, so a run's thousand deletions would make every creation of the
+// runs after it slower (see docs/in.md, "Where the time goes").
 func scratch(b *testing.B) string {
 	if lastScratch != "" {
-		must(b, os.RemoveAll(lastScratch))
+		must(b, truncateAll(lastScratch))
 	}
 	dir, err := os.MkdirTemp(b.TempDir(), "run-")
 	must(b, err)
 	lastScratch = dir
 	return dir
+}
+
+// createCost is the microseconds it takes to create an empty file where
+// the runs write, now: the part of every run that depends most on the
+// filesystem's state (see scratch). The files stay, as the runs' do.
+func createCost(b *testing.B) float64 {
+	dir, err := os.MkdirTemp(b.TempDir(), "probe-")
+	must(b, err)
+	const files = 200
+	t0 := time.Now()
+	for i := range files {
+		f, err := os.Create(filepath.Join(dir, strconv.Itoa(i)))
+		must(b, err)
+		must(b, f.Close())
+	}
+	return float64(time.Since(t0).Microseconds()) / files
+}
+
+// truncateAll empties every regular file below dir, keeping the inodes. A
+// dir already removed (with the temporary directory of an earlier run of
+// the benchmark) holds nothing to empty.
+func truncateAll(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if p == dir && errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		if err := os.Truncate(p, 0); !errors.Is(err, fs.ErrPermission) {
+			return err
+		}
+		// A read-only file of the image, when not running as root.
+		if err := os.Chmod(p, 0o600); err != nil {
+			return err
+		}
+		return os.Truncate(p, 0)
+	})
 }
 
 var lastScratch string

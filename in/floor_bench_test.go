@@ -11,50 +11,73 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/klauspost/compress/gzip"
 )
 
-// layerFiles writes img's layer blobs into files in dir and returns their
-// paths. The floor reads them from files, not from memory: memory the test
+// layerOpener opens one layer's compressed bytes.
+type layerOpener func() (io.ReadCloser, error)
+
+// layerFiles writes img's layer blobs into files in dir and opens them.
+// The floor reads them from files, not from memory: memory the test
 // process holds counts in the peak RSS of every binary it starts after
 // (the kernel records the parent's peak when the child execs).
-func layerFiles(b *testing.B, img v1.Image, dir string) []string {
+func layerFiles(b *testing.B, img v1.Image, dir string) []layerOpener {
 	layers, err := img.Layers()
 	must(b, err)
-	paths := make([]string, len(layers))
+	open := make([]layerOpener, len(layers))
 	for i, l := range layers {
 		rc, err := l.Compressed()
 		must(b, err)
-		paths[i] = filepath.Join(dir, fmt.Sprintf("layer-%d", i))
-		f, err := os.Create(paths[i])
+		path := filepath.Join(dir, fmt.Sprintf("layer-%d", i))
+		f, err := os.Create(path)
 		must(b, err)
 		_, err = io.Copy(f, rc)
 		must(b, err)
 		must(b, f.Close())
 		must(b, rc.Close())
+		open[i] = func() (io.ReadCloser, error) { return os.Open(path) }
 	}
-	return paths
+	return open
+}
+
+// registryLayers opens the layers of repo@digest from the registry, each
+// checked against its digest as it streams (go-containerregistry's
+// verifying reader); the manifest is read once, here.
+func registryLayers(b *testing.B, repo, digest string) []layerOpener {
+	ref, err := name.NewDigest(repo + "@" + digest)
+	must(b, err)
+	img, err := remote.Image(ref)
+	must(b, err)
+	layers, err := img.Layers()
+	must(b, err)
+	open := make([]layerOpener, len(layers))
+	for i, l := range layers {
+		open[i] = l.Compressed
+	}
+	return open
 }
 
 // floorRun is this machine's floor for the work of a full rootfs download:
-// the layers inflated jobs at a time from their files (in the page
-// cache after the first run), with nothing else (dir empty), or untarred
-// into dir as they are (every file written, no order between layers, no
-// verification, no metadata). The inflater reads through the same buffer
-// as in's decoders.
-func floorRun(b *testing.B, blobs []string, dir string, jobs int) timedRun {
+// the layers inflated jobs at a time (from files in the page cache after
+// the first run, or fetched from the registry and verified), with nothing
+// else (dir empty), or untarred into dir as they are (every file written,
+// no order between layers, no metadata). The inflater reads through the
+// same buffer as in's decoders.
+func floorRun(b *testing.B, layers []layerOpener, dir string, jobs int) timedRun {
 	var before, after syscall.Rusage
 	must(b, syscall.Getrusage(syscall.RUSAGE_SELF, &before))
 	t0 := time.Now()
 	sem := make(chan struct{}, jobs)
-	errs := make([]error, len(blobs))
+	errs := make([]error, len(layers))
 	var wg sync.WaitGroup
-	for i, blob := range blobs {
+	for i, open := range layers {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			errs[i] = inflateInto(blob, dir)
+			errs[i] = inflateInto(open, dir)
 		})
 	}
 	wg.Wait()
@@ -66,33 +89,40 @@ func floorRun(b *testing.B, blobs []string, dir string, jobs int) timedRun {
 	return timedRun{wall: wall, cpu: cpuOf(&after) - cpuOf(&before)}
 }
 
-func inflateInto(blob, dir string) error {
-	f, err := os.Open(blob)
+func inflateInto(open layerOpener, dir string) error {
+	rc, err := open()
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 256<<10))
+	defer rc.Close()
+	zr, err := gzip.NewReader(bufio.NewReaderSize(rc, 256<<10))
 	if err != nil {
 		return err
 	}
 	if dir == "" {
 		_, err = io.Copy(io.Discard, zr)
+	} else {
+		err = untar(zr, dir)
+	}
+	if err != nil {
 		return err
 	}
-	return untar(zr, dir)
+	// The verifying reader checks the digest at the end of the blob,
+	// past the gzip trailer.
+	_, err = io.Copy(io.Discard, rc)
+	return err
 }
 
 // floor is the fastest way this machine does the floor's work now: one
 // layer at a time or two (as in's decoders), whichever is faster in this
 // pair. When other processes keep both cores busy, two at a time gains
 // nothing and may lose.
-func floor(b *testing.B, blobs []string, extract bool) timedRun {
+func floor(b *testing.B, layers []layerOpener, extract bool) timedRun {
 	dir := func() string {
 		if extract {
 			return scratch(b)
 		}
 		return ""
 	}
-	return faster(floorRun(b, blobs, dir(), 1), floorRun(b, blobs, dir(), 2))
+	return faster(floorRun(b, layers, dir(), 1), floorRun(b, layers, dir(), 2))
 }
