@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/klauspost/compress/gzip"
 	"github.com/onsi/gomega/gexec"
 
@@ -348,13 +346,7 @@ func rawPipeline(b *testing.B, repo, digest, dir string) timedRun {
 	var before, after syscall.Rusage
 	must(b, syscall.Getrusage(syscall.RUSAGE_SELF, &before))
 	t0 := time.Now()
-	ref, err := name.NewDigest(repo + "@" + digest)
-	must(b, err)
-	img, err := remote.Image(ref)
-	must(b, err)
-	layers, err := img.Layers()
-	must(b, err)
-	for _, l := range layers {
+	for _, l := range remoteLayers(b, repo, digest) {
 		rc, err := l.Compressed()
 		must(b, err)
 		zr, err := gzip.NewReader(rc)

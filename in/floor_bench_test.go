@@ -47,17 +47,23 @@ func layerFiles(b *testing.B, img v1.Image, dir string) []layerOpener {
 // checked against its digest as it streams (go-containerregistry's
 // verifying reader); the manifest is read once, here.
 func registryLayers(b *testing.B, repo, digest string) []layerOpener {
+	layers := remoteLayers(b, repo, digest)
+	open := make([]layerOpener, len(layers))
+	for i, l := range layers {
+		open[i] = l.Compressed
+	}
+	return open
+}
+
+// remoteLayers reads the manifest of repo@digest and returns its layers.
+func remoteLayers(b *testing.B, repo, digest string) []v1.Layer {
 	ref, err := name.NewDigest(repo + "@" + digest)
 	must(b, err)
 	img, err := remote.Image(ref)
 	must(b, err)
 	layers, err := img.Layers()
 	must(b, err)
-	open := make([]layerOpener, len(layers))
-	for i, l := range layers {
-		open[i] = l.Compressed
-	}
-	return open
+	return layers
 }
 
 // floorRun is this machine's floor for the work of a full rootfs download:
