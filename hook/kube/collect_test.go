@@ -59,6 +59,37 @@ var _ = Describe("Collector", func() {
 		Expect(configMaps.objects).To(BeEmpty())
 	})
 
+	// The installation's salt is set for the first time, or changed: the
+	// same credentials get a Secret under a new name, and the one named the
+	// old way must not stay behind, holding the password, forever.
+	DescribeTable("removes the Secrets named under an earlier salt once unused, and keeps the one in use",
+		func(before []kube.Option) {
+			secrets := newFakeSecrets()
+			r := resolution("registry.example.test", &resource.Credentials{Username: "robot", Password: "p"})
+			old, err := kube.ForTask(r, kube.Input{}, before...)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(old.Apply(ctx, secrets, nil)).To(Succeed())
+			current, err := kube.ForTask(r, kube.Input{}, kube.WithNameSalt("namespace-uid-2"))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(current.Apply(ctx, secrets, nil)).To(Succeed())
+			Expect(secrets.objects).To(HaveLen(2), "the two derivations name two Secrets")
+
+			pod := corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "main"}}}, Status: corev1.PodStatus{Phase: corev1.PodPending}}
+			current.AsImage(&pod.Spec, &pod.Spec.Containers[0])
+			Expect(pod.Spec.ImagePullSecrets).To(HaveLen(1))
+			inUse := pod.Spec.ImagePullSecrets[0].Name
+			now := time.Now().Add(2 * time.Hour)
+			c := kube.Collector{Secrets: secrets, Pods: &fakePods{pods: []corev1.Pod{pod}}, Now: func() time.Time { return now }}
+			deleted, err := c.Collect(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(deleted).To(HaveLen(1))
+			Expect(deleted[0]).NotTo(Equal(inUse))
+			Expect(secrets.objects).To(ConsistOf(HaveField("Name", inUse)))
+		},
+		Entry("no salt before (the derivation without WithNameSalt)", []kube.Option(nil)),
+		Entry("another salt before", []kube.Option{kube.WithNameSalt("namespace-uid-1")}),
+	)
+
 	It("keeps what was applied within the grace period for a pod not created yet, and what was applied again since its list", func() {
 		secrets := newFakeSecrets()
 		t, err := kube.ForTask(resolution("registry.example.test", &resource.Credentials{Username: "robot", Password: "p"}), kube.Input{})
