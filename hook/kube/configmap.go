@@ -2,36 +2,13 @@ package kube
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"maps"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
-
-// AnnotationApplied is when ApplySecret or ApplyConfigMap last marked an
-// object as in use (RFC 3339, UTC): Collect keeps an object marked within
-// its grace period, so that one applied for a pod that is not created yet
-// is not deleted under it.
-const AnnotationApplied = "refimage.github.io/applied"
-
-// StampInterval is how stale AnnotationApplied may be before an apply
-// refreshes it (one Update): an unchanged object costs one Get in between.
-// Collect's grace period must be longer, by at least the time a runtime
-// takes from an apply to creating its pod.
-const StampInterval = 10 * time.Minute
-
-// stamp refreshes m's AnnotationApplied when it is missing, unreadable or
-// older than StampInterval, and reports whether it did.
-func stamp(m *metav1.ObjectMeta, now time.Time) bool {
-	if t, err := time.Parse(time.RFC3339, m.Annotations[AnnotationApplied]); err == nil && now.Sub(t) < StampInterval {
-		return false
-	}
-	m.Annotations = merged(m.Annotations, map[string]string{AnnotationApplied: now.UTC().Format(time.RFC3339)})
-	return true
-}
 
 // ConfigMapClient is the part of a Kubernetes client ApplyConfigMap uses.
 // client-go's typed ConfigMapInterface (clientset.CoreV1().ConfigMaps(ns))
@@ -53,44 +30,20 @@ func ApplyConfigMap(ctx context.Context, c ConfigMapClient, cm *corev1.ConfigMap
 	if cm == nil {
 		return nil, nil
 	}
-	var err error
-	for range applyAttempts {
-		var existing *corev1.ConfigMap
-		existing, err = c.Get(ctx, cm.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
+	return apply(ctx, c, applied[*corev1.ConfigMap]{kind: "configmap", name: cm.Name,
+		fresh: func(now time.Time) *corev1.ConfigMap {
 			fresh := cm.DeepCopy()
-			stamp(&fresh.ObjectMeta, time.Now())
-			var created *corev1.ConfigMap
-			created, err = c.Create(ctx, fresh, metav1.CreateOptions{})
-			if apierrors.IsAlreadyExists(err) {
-				continue
+			stamp(&fresh.ObjectMeta, now)
+			return fresh
+		},
+		want: func(existing *corev1.ConfigMap, now time.Time) (*corev1.ConfigMap, bool, error) {
+			if !maps.Equal(existing.Data, cm.Data) {
+				return nil, false, errors.New("it exists with other data: it is not refimage's; delete or rename it")
 			}
-			return created, wrapCM("create", cm.Name, err)
-		}
-		if err != nil {
-			return nil, wrapCM("get", cm.Name, err)
-		}
-		if !maps.Equal(existing.Data, cm.Data) {
-			return nil, fmt.Errorf("apply configmap %s: it exists with other data: it is not refimage's; delete or rename it", cm.Name)
-		}
-		want := existing.DeepCopy()
-		want.Labels = added(want.Labels, cm.Labels)
-		if !stamp(&want.ObjectMeta, time.Now()) && maps.Equal(want.Labels, existing.Labels) {
-			return existing, nil
-		}
-		var updated *corev1.ConfigMap
-		updated, err = c.Update(ctx, want, metav1.UpdateOptions{})
-		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
-			continue
-		}
-		return updated, wrapCM("update", cm.Name, err)
-	}
-	return nil, fmt.Errorf("apply configmap %s: another writer changed it %d times in a row: %w", cm.Name, applyAttempts, err)
-}
-
-func wrapCM(verb, name string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("%s configmap %s: %w", verb, name, err)
+			want := existing.DeepCopy()
+			want.Labels = added(want.Labels, cm.Labels)
+			stale := stamp(&want.ObjectMeta, now)
+			return want, stale || !maps.Equal(want.Labels, existing.Labels), nil
+		},
+	})
 }

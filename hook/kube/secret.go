@@ -11,7 +11,6 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/refimage/refimage/hook"
@@ -99,10 +98,6 @@ type SecretClient interface {
 	Update(ctx context.Context, secret *corev1.Secret, opts metav1.UpdateOptions) (*corev1.Secret, error)
 }
 
-// applyAttempts bounds ApplySecret's retries when another writer wins a
-// race (AlreadyExists on create, Conflict on update).
-const applyAttempts = 3
-
 // ApplySecret creates secret, or updates the Secret of that name in place:
 // its data and annotations; of its labels, only keys it lacks are added, so
 // that two writers sharing one Secret (two pipelines or teams with the same
@@ -117,75 +112,24 @@ func ApplySecret(ctx context.Context, c SecretClient, secret *corev1.Secret) (*c
 	if secret == nil {
 		return nil, nil
 	}
-	var err error
-	for range applyAttempts {
-		var existing *corev1.Secret
-		existing, err = c.Get(ctx, secret.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			var created *corev1.Secret
+	return apply(ctx, c, applied[*corev1.Secret]{kind: "secret", name: secret.Name,
+		fresh: func(now time.Time) *corev1.Secret {
 			fresh := secret.DeepCopy()
-			stamp(&fresh.ObjectMeta, time.Now())
-			created, err = c.Create(ctx, fresh, metav1.CreateOptions{})
-			if apierrors.IsAlreadyExists(err) {
-				continue
+			stamp(&fresh.ObjectMeta, now)
+			return fresh
+		},
+		want: func(existing *corev1.Secret, now time.Time) (*corev1.Secret, bool, error) {
+			if existing.Type != secret.Type {
+				return nil, false, fmt.Errorf("it exists with type %s, not %s: it is not refimage's; delete or rename it", existing.Type, secret.Type)
 			}
-			return created, wrap("create", secret.Name, err)
-		}
-		if err != nil {
-			return nil, wrap("get", secret.Name, err)
-		}
-		if existing.Type != secret.Type {
-			return nil, fmt.Errorf("apply secret %s: it exists with type %s, not %s: it is not refimage's; delete or rename it", secret.Name, existing.Type, secret.Type)
-		}
-		want := existing.DeepCopy()
-		want.Data = secret.Data
-		want.Labels = added(want.Labels, secret.Labels)
-		want.Annotations = merged(want.Annotations, secret.Annotations)
-		stale := stamp(&want.ObjectMeta, time.Now())
-		if !stale && maps.EqualFunc(want.Data, existing.Data, bytesEqual) && maps.Equal(want.Labels, existing.Labels) && maps.Equal(want.Annotations, existing.Annotations) {
-			return existing, nil
-		}
-		var updated *corev1.Secret
-		updated, err = c.Update(ctx, want, metav1.UpdateOptions{})
-		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
-			continue
-		}
-		return updated, wrap("update", secret.Name, err)
-	}
-	return nil, fmt.Errorf("apply secret %s: another writer changed it %d times in a row: %w", secret.Name, applyAttempts, err)
+			want := existing.DeepCopy()
+			want.Data = secret.Data
+			want.Labels = added(want.Labels, secret.Labels)
+			want.Annotations = merged(want.Annotations, secret.Annotations)
+			stale := stamp(&want.ObjectMeta, now)
+			unchanged := maps.EqualFunc(want.Data, existing.Data, bytesEqual) && maps.Equal(want.Labels, existing.Labels) &&
+				maps.Equal(want.Annotations, existing.Annotations)
+			return want, stale || !unchanged, nil
+		},
+	})
 }
-
-func wrap(verb, name string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("%s secret %s: %w", verb, name, err)
-}
-
-// added is have with the keys of add it lacks: a label once set stays.
-func added(have, add map[string]string) map[string]string {
-	out := maps.Clone(have)
-	if out == nil {
-		out = map[string]string{}
-	}
-	for k, v := range add {
-		if _, ok := out[k]; !ok {
-			out[k] = v
-		}
-	}
-	return out
-}
-
-func merged(have, add map[string]string) map[string]string {
-	if len(add) == 0 {
-		return have
-	}
-	out := maps.Clone(have)
-	if out == nil {
-		out = map[string]string{}
-	}
-	maps.Copy(out, add)
-	return out
-}
-
-func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
