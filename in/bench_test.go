@@ -141,9 +141,9 @@ func othersFromEnv() []*another {
 }
 
 // fullAgainstRaw runs the raw pipeline, the in binary, the others and the
-// floor n times in turn, each into a directory removed afterwards, so that
-// none pays for another's dirty pages. It stops at the first full run that
-// fails, with that run as full.
+// floors n times in turn, each into a directory emptied afterwards (see
+// scratch), so that none pays for another's dirty pages. It stops at the
+// first full run that fails, with that run as full.
 func fullAgainstRaw(b *testing.B, n int, bin string, others []*another, fullReq request, repo, digest string, layers floorLayers) fullRaw {
 	fr := fullRaw{others: others}
 	for i := range n {
