@@ -255,7 +255,8 @@ func best(n int, f func() timedRun) timedRun {
 // on ext4 without a journal (this machine's disk), each new inode is looked
 // for past every inode of its group freed in the last minute or more, one
 // by one, so a run's thousand deletions would make every creation of the
-// runs after it slower (docs/in.md, "What creating a file costs on this machine's disk").
+// runs after it slower (docs/in.md, "What creating a file costs on this
+// machine's disk").
 func scratch(b *testing.B) string {
 	if lastScratch != "" {
 		must(b, truncateAll(lastScratch))
