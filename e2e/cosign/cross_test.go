@@ -56,6 +56,14 @@ func cosignVerify(pubKey, repo, digest string) (string, int) {
 	return runCosign("verify", "--key", filepath.Join(work, pubKey), "--insecure-ignore-tlog=true", repo+"@"+digest)
 }
 
+// cosignVerifyBundle is cosignVerify for a signature made with
+// --new-bundle-format, which cosign checks only against a trust root: the
+// empty one, offline.
+func cosignVerifyBundle(pubKey, repo, digest string) (string, int) {
+	return runCosign("verify", "--key", filepath.Join(work, pubKey), "--insecure-ignore-tlog=true",
+		"--new-bundle-format", "--trusted-root", filepath.Join(work, "trusted_root.json"), repo+"@"+digest)
+}
+
 // resolve runs the runtime hook's decision and resolution for the get.
 func resolve(repo string, v resource.Version) (*hook.Resolution, error) {
 	h, err := hook.New(hook.WithLabeler(nil))
@@ -144,6 +152,12 @@ var _ = Describe("signatures cosign makes, read by refimage's check, in and hook
 
 		out, code := cosignVerify("cosign.pub", repo, digests["1.0.0"])
 		Expect(code).To(Equal(0), out)
+		Expect(out).NotTo(ContainSubstring("lookup "), "cosign looked up a name off this machine")
+		out, code = cosignVerifyBundle("cosign.pub", repo, digests["1.5.0"])
+		Expect(code).To(Equal(0), out)
+		out, code = cosignVerifyBundle("other.pub", repo, digests["1.5.0"])
+		Expect(code).NotTo(Equal(0), "cosign verify accepted the bundle of 1.5.0 with another key: %s", out)
+		Expect(out).To(ContainSubstring("signatures do not match"), "refused for its key, not for want of a trust root")
 		for tag, why := range bad {
 			out, code := cosignVerify("cosign.pub", repo, digests[tag])
 			Expect(code).NotTo(Equal(0), "cosign verify accepted the %s signature of %s: %s", why, tag, out)
