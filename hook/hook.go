@@ -1,7 +1,6 @@
 package hook
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -20,6 +19,7 @@ type Hook struct {
 	labels     Labeler
 	clientOpts []registry.Option
 	transports transports
+	clients    *lru[*registry.Client] // see openPooled
 	open       registry.OpenFunc
 	proven     *lru[struct{}]
 	verified   *lru[struct{}]
@@ -207,7 +207,8 @@ func WithClientOptions(opts ...registry.Option) Option {
 }
 
 // WithOpen replaces how a source becomes a registry connection. The
-// default is registry.NewClient.
+// default is registry.NewClient, one client per source configuration kept
+// for five minutes and shared by the decisions in between (openPooled).
 func WithOpen(open registry.OpenFunc) Option { return func(o *options) { o.open = open } }
 
 // NodesPullFromECR says the cluster's nodes pull from Amazon ECR with their
@@ -272,13 +273,8 @@ func New(opts ...Option) (*Hook, error) {
 	}
 	h.open = o.open
 	if h.open == nil {
-		h.open = func(ctx context.Context, src resource.Source) (registry.Registry, error) {
-			opts, err := h.clientOptions(src)
-			if err != nil {
-				return nil, err
-			}
-			return registry.NewClient(ctx, src, opts...)
-		}
+		h.clients = newLRU[*registry.Client](maxClients)
+		h.open = h.openPooled
 	}
 	switch {
 	case o.labels != nil:

@@ -1,10 +1,12 @@
 package hook
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/refimage/refimage/registry"
 	"github.com/refimage/refimage/resource"
@@ -64,4 +66,48 @@ func (h *Hook) clientOptions(src resource.Source) ([]registry.Option, error) {
 		return nil, err
 	}
 	return append([]registry.Option{registry.WithTransport(tr)}, h.clientOpts...), nil
+}
+
+const (
+	// maxClients bounds the connections a Hook keeps: one per source
+	// configuration (repository, credentials, TLS) in use.
+	maxClients = 256
+	// clientTTL is how long one connection serves decisions: a registry
+	// that moved its token service, or revoked a token for good, is asked
+	// again within it.
+	clientTTL = 5 * time.Minute
+	// expiryMargin: a connection whose cloud credentials expire within it
+	// is not handed out again.
+	expiryMargin = time.Minute
+)
+
+// openPooled is the Hook's opener when the runtime gives none: one
+// registry.Client per source configuration, shared by the decisions that
+// come within clientTTL (and before its cloud credentials expire), each
+// under its own context. The auth ping and the token exchange (ECR's and
+// ACR's included) are then made once, not at every decision. Sources are
+// told apart by a hash of their whole configuration, credentials
+// included: two accounts never share a connection, and no credential is
+// held as a key.
+func (h *Hook) openPooled(ctx context.Context, src resource.Source) (registry.Registry, error) {
+	key := sourceKey(src)
+	if c, ok := h.clients.getAt(key, h.now()); ok {
+		return c.WithContext(ctx), nil
+	}
+	opts, err := h.clientOptions(src)
+	if err != nil {
+		return nil, err
+	}
+	c, err := registry.NewClient(ctx, src, opts...)
+	if err != nil {
+		return nil, err
+	}
+	until := h.now().Add(clientTTL)
+	if exp := c.Endpoint().Expires; !exp.IsZero() && exp.Add(-expiryMargin).Before(until) {
+		until = exp.Add(-expiryMargin)
+	}
+	if h.now().Before(until) {
+		h.clients.putUntil(key, c, until)
+	}
+	return c, nil
 }

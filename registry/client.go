@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -157,6 +158,17 @@ func NewTransport(caCerts []string) (*http.Transport, error) {
 	}
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	return tr, nil
+}
+
+// WithContext is c for calls under ctx: the same connection, auth and
+// token, so that a long-lived caller (the runtime hook) pings and
+// authenticates once for many calls that each have a context of their own.
+func (c *Client) WithContext(ctx context.Context) *Client {
+	dup := *c
+	// A fresh slice: clients made from one must not share an array that
+	// an append could write into.
+	dup.Remote = append(slices.Clip(c.Remote), remote.WithContext(ctx))
+	return &dup
 }
 
 // Digest returns the digest ref points to, and false when the registry has
