@@ -16,11 +16,23 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/refimage/refimage/registry"
+	"github.com/refimage/refimage/resource"
 )
 
 func TestCloud(t *testing.T) {
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "cloud")
+}
+
+// inReference runs in's reference mode for v of src, resolved by r and
+// sent through routes.
+func inReference(r registry.Resolver, routes http.RoundTripper, src resource.Source, v resource.Version) (*registry.Reference, error) {
+	return registry.ResolveReference(context.Background(), resource.InRequest{Source: src, Version: v},
+		func(ctx context.Context, s resource.Source) (registry.Registry, error) {
+			return registry.NewClient(ctx, s, registry.WithResolver(r), registry.WithTransport(routes))
+		})
 }
 
 // routes sends each request for a cloud host name to a loopback server,

@@ -186,11 +186,7 @@ var _ = Describe("Amazon ECR", func() {
 
 	It("makes in's reference mode write the full ECR repository, as registry-image does", func() {
 		r := w.resolver()
-		ref, err := registry.ResolveReference(context.Background(),
-			resource.InRequest{Source: w.source(nil), Version: resource.Version{Tag: "1.0.0", Digest: w.digest}},
-			func(ctx context.Context, s resource.Source) (registry.Registry, error) {
-				return registry.NewClient(ctx, s, registry.WithResolver(r), registry.WithTransport(w.routes))
-			})
+		ref, err := inReference(r, w.routes, w.source(nil), resource.Version{Tag: "1.0.0", Digest: w.digest})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(ref.Files[0].Data)).To(Equal(w.registryHost + "/team/app"))
 		Expect(ref.Pinned.String()).To(Equal(w.registryHost + "/team/app@" + w.digest))
