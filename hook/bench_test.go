@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -71,8 +72,10 @@ func (r *benchRegistry) reset() { r.requests.Store(0); r.served.Store(0) }
 
 // BenchmarkGet measures one get step answered by the hook with the digest
 // already proven (the steady state of a runtime: every later build that
-// gets the same version), with pinned digests trusted, at the first sight
-// of a digest, and what a pod does at the least: start a process running in.
+// gets the same version), with pinned digests trusted, with the digest to
+// prove again on a source already connected to, at the first sight of a
+// digest by a new hook, and what a pod does at the least: start a process
+// running in.
 func BenchmarkGet(b *testing.B) {
 	reg := newBenchRegistry(b)
 	source := map[string]any{"repository": reg.host + "/team/app"}
@@ -95,6 +98,9 @@ func BenchmarkGet(b *testing.B) {
 	}
 	b.Run("hook-cached-digest", steady())
 	b.Run("hook-trusted-digest", steady(hook.TrustPinnedDigests()))
+	// A digest the hook has to prove again, every round, from a source it
+	// has connected to before: the HEAD alone (see openPooled).
+	b.Run("hook-known-source", steady(hook.WithProveInterval(time.Nanosecond)))
 	b.Run("hook-first-sight", firstSight(reg, getOnce))
 	b.Run("pod-in-process", func(b *testing.B) {
 		benchInProcess(b, reg, map[string]any{"source": source, "version": version})
