@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ func TestFindsAndStopsOnlyMarkedProcesses(t *testing.T) {
 			t.Fatal(err)
 		}
 		go func() { _ = c.Wait() }()
+		waitForExec(t, c)
 	}
 	defer func() { _ = other.Process.Kill() }()
 
@@ -48,6 +50,24 @@ func TestFindsAndStopsOnlyMarkedProcesses(t *testing.T) {
 	}
 	if err := syscall.Kill(other.Process.Pid, 0); err != nil {
 		t.Fatalf("Stop signalled a process without the marker: %v", err)
+	}
+}
+
+// waitForExec waits until c's command line reads as c.Args. exec.Cmd.Start
+// returns once the child's exec has closed its close-on-exec pipe, which is
+// before the kernel has laid out the new program's arguments: until then
+// /proc/PID/cmdline reads empty, and Owned rightly says no.
+func waitForExec(t *testing.T, c *exec.Cmd) {
+	t.Helper()
+	want := strings.Join(c.Args, "\x00") + "\x00"
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		got, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(c.Process.Pid), "cmdline"))
+		if err == nil && string(got) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d: command line %q, want %q", c.Process.Pid, got, want)
+		}
 	}
 }
 
