@@ -34,6 +34,18 @@ func ParsePublicKeys(entries []string) (*Keys, error) {
 	if len(entries) == 0 {
 		return nil, errors.New("no public key given")
 	}
+	text := textKey(entries)
+	if k, ok := parsedKeys.get(text); ok {
+		return k, nil
+	}
+	k, err := parseKeys(entries)
+	if err == nil {
+		parsedKeys.put(text, k)
+	}
+	return k, err
+}
+
+func parseKeys(entries []string) (*Keys, error) {
 	k := &Keys{}
 	var ders [][]byte
 	for i, e := range entries {

@@ -74,4 +74,23 @@ var _ = Describe("ParsePublicKeys", func() {
 		Expect(a.ID()).To(Equal(b.ID()))
 		Expect(a.ID()).NotTo(Equal(c.ID()))
 	})
+
+	// A runtime hook decodes the same source.verify at every decision.
+	It("parses a list it saw lately once, and forgets the oldest of 64", func() {
+		first := []string{publicPEM(&p384.PublicKey)}
+		a, err := signature.ParsePublicKeys(first)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(signature.ParsePublicKeys([]string{publicPEM(&p384.PublicKey)})).To(BeIdenticalTo(a))
+
+		for range 64 {
+			pub, _, err := ed25519.GenerateKey(rand.Reader)
+			Expect(err).NotTo(HaveOccurred())
+			_, err = signature.ParsePublicKeys([]string{publicPEM(pub)})
+			Expect(err).NotTo(HaveOccurred())
+		}
+		again, err := signature.ParsePublicKeys(first)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(again).NotTo(BeIdenticalTo(a))
+		Expect(again.ID()).To(Equal(a.ID()))
+	})
 })
