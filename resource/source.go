@@ -108,13 +108,18 @@ func (s Source) Validate() error {
 			return fieldErrorf("source.tag", "%q is not a valid tag: use letters, digits, '_', '.' and '-', at most 128 characters", s.Tag)
 		}
 	}
-	for field, expr := range map[string]string{
-		"source.tag_regex":        s.TagRegex,
-		"source.label_regex":      s.LabelRegex,
-		"source.annotation_regex": s.AnnotationRegex,
+	// Unset is the common case, and a runtime hook validates a source at
+	// every decision: compiling three empty expressions was a tenth of it.
+	for _, r := range [...]struct{ field, expr string }{
+		{"source.tag_regex", s.TagRegex},
+		{"source.label_regex", s.LabelRegex},
+		{"source.annotation_regex", s.AnnotationRegex},
 	} {
-		if _, err := regexp.Compile(expr); err != nil {
-			return fieldErrorf(field, "%q does not compile: %v", expr, err)
+		if r.expr == "" {
+			continue
+		}
+		if _, err := regexp.Compile(r.expr); err != nil {
+			return fieldErrorf(r.field, "%q does not compile: %v", r.expr, err)
 		}
 	}
 	if s.SemverConstraint != "" {
