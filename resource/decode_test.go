@@ -54,6 +54,7 @@ var _ = Describe("Decode", func() {
 		Entry("bad tag", `{"source":{"repository":"app","tag":"a b"}}`, "source.tag"),
 		Entry("bad tag_regex", `{"source":{"repository":"app","tag_regex":"("}}`, "source.tag_regex"),
 		Entry("bad label_regex", `{"source":{"repository":"app","label_regex":"["}}`, "source.label_regex"),
+		Entry("bad annotation_regex", `{"source":{"repository":"app","annotation_regex":"(?P<"}}`, "source.annotation_regex"),
 		Entry("bad constraint", `{"source":{"repository":"app","semver_constraint":"not a constraint"}}`, "source.semver_constraint"),
 		Entry("mirror without host", `{"source":{"repository":"app","registry_mirror":{}}}`, "source.registry_mirror.host"),
 		Entry("bad CA", `{"source":{"repository":"app","ca_certs":["nope"]}}`, "source.ca_certs[0]"),
