@@ -34,8 +34,8 @@ const (
 // the raw sequential pipeline (fetch, decompress, untar each layer in turn)
 // as the physical reference, and the reference-only mode with the requests
 // it made per run (ref-requests and ref-manifest-HEADs are per run; pings
-// of /v2/ are not counted). full/raw is the ratio of the best of five
-// interleaved runs of each; full/raw-median-pair, the median of the five
+// of /v2/ are not counted). full/raw is the ratio of the best of the
+// interleaved runs (five pairs) of each; full/raw-median-pair, the median of the
 // pairs' ratios, says how steady that is on a shared machine. Each pair
 // also runs this machine's floor (floorRun, one and two layers at a time,
 // the faster kept): the same layers inflated alone (floor-inflate),
@@ -51,8 +51,11 @@ const (
 // is their median ratio to the raw pipeline, full/NAME-median-pair this
 // binary's to theirs, and floor-extract/NAME-median-pair and
 // floor-fetch/NAME-median-pair the floors' to theirs (the least full/NAME
-// could be on this machine).
+// could be on this machine). REFIMAGE_BENCH_IN_PAIRS=N runs N pairs
+// instead of 5: on a shared machine the pairs' ratios spread by about 5 %,
+// so a smaller difference needs more of them.
 func BenchmarkIn(b *testing.B) {
+	pairs := pairsFromEnv(b)
 	bin, dist := inAndDistribution(b)
 	proxy := registrytest.NewProxy(dist)
 	b.Cleanup(proxy.Close)
@@ -79,7 +82,7 @@ func BenchmarkIn(b *testing.B) {
 		proxy.Reset()
 		ref := best(5, func() timedRun { return runTimed(b, bin, req, b.TempDir(), inPod) })
 		counts := proxy.Counts()
-		fr := fullAgainstRaw(b, 5, bin, others, fullReq, direct, digest, floors)
+		fr := fullAgainstRaw(b, pairs, bin, others, fullReq, direct, digest, floors)
 		if fr.full.err != nil || ref.err != nil {
 			b.Fatalf("in failed: full: %v, reference: %v", fr.full.err, ref.err)
 		}
@@ -90,6 +93,19 @@ func BenchmarkIn(b *testing.B) {
 		b.ReportMetric(float64(counts.Total-counts.Ping)/5, "ref-requests")
 		b.ReportMetric(float64(counts.ManifestHEAD)/5, "ref-manifest-HEADs")
 	}
+}
+
+// pairsFromEnv is REFIMAGE_BENCH_IN_PAIRS, 5 when unset.
+func pairsFromEnv(b *testing.B) int {
+	v := os.Getenv("REFIMAGE_BENCH_IN_PAIRS")
+	if v == "" {
+		return 5
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("REFIMAGE_BENCH_IN_PAIRS=%q: give a number of pairs, at least 1", v)
+	}
+	return n
 }
 
 // fullRaw is what n interleaved runs of the full download, of the raw
