@@ -2,6 +2,7 @@ package check_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -24,7 +25,7 @@ type hostRouter map[string]*registrytest.Registry
 func (h hostRouter) RoundTrip(req *http.Request) (*http.Response, error) {
 	target, ok := h[req.URL.Host]
 	if !ok {
-		return nil, &http.ProtocolError{ErrorString: "no route to " + req.URL.Host + " in this test"}
+		return nil, fmt.Errorf("no route to %s in this test", req.URL.Host)
 	}
 	out := req.Clone(req.Context())
 	out.URL.Scheme, out.URL.Host, out.Host = "http", target.Host, target.Host

@@ -266,8 +266,7 @@ func (a *artifact) layerCount() (int, int64) {
 	var n int
 	var total int64
 	seen := map[v1.Hash]bool{}
-	var visitImage func(img v1.Image)
-	visitImage = func(img v1.Image) {
+	visitImage := func(img v1.Image) {
 		layers, _ := img.Layers()
 		for _, l := range layers {
 			d, err := l.Digest()

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/refimage/refimage/resource"
 )
@@ -196,13 +195,4 @@ func releaseOf(tag, variant string) (*semver.Version, bool) {
 		return nil, false
 	}
 	return v, true
-}
-
-// tagRefs turns tag names into references in repo; the names were validated.
-func tagRefs(repo name.Repository, tags []string) []name.Tag {
-	refs := make([]name.Tag, len(tags))
-	for i, t := range tags {
-		refs[i] = repo.Tag(t)
-	}
-	return refs
 }

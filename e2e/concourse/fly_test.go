@@ -102,15 +102,6 @@ func (c *concourse) versions(res string) []resource.Version {
 	return out
 }
 
-// tags are the versions' tags, in order.
-func tags(vs []resource.Version) []string {
-	out := make([]string, 0, len(vs))
-	for _, v := range vs {
-		out = append(out, v.Tag)
-	}
-	return out
-}
-
 // ansi matches the colour codes fly passes through from build logs.
 var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
