@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: demo test test-library concourse-validate e2e concourse-e2e cosign-e2e k8s-e2e bench tools tools-cosign bin image base-type bump bump-check
+.PHONY: demo test test-library lint concourse-validate e2e concourse-e2e cosign-e2e k8s-e2e bench tools tools-cosign bin image base-type bump bump-check
 
 # Two dependency sets (README, "Two dependency sets"). go.mod is what a
 # runtime importing hook and hook/kube reads: the oldest versions that work,
@@ -45,6 +45,16 @@ test: tools
 test-library:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m $(LIBRARY_PKGS) ./internal/depcheck
+
+# staticcheck over every package, under every build tag, and the nested
+# modules; built once per version tools/staticcheck/go.mod pins (needs only Go).
+lint: STATICCHECK = $(CURDIR)/.cache/bin/staticcheck-$(shell $(GO) -C tools/staticcheck list -m -f '{{.Version}}' honnef.co/go/tools)
+lint:
+	test -x $(STATICCHECK) || $(GO) build -C tools/staticcheck -o $(STATICCHECK) honnef.co/go/tools/cmd/staticcheck
+	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags "e2e concourse cosign concoursevalidate" ./...
+	cd e2e/kubernetes && $(STATICCHECK) -tags kubernetes ./...
+	for m in $(TEST_MODULES); do (cd $$m && $(STATICCHECK) ./...) || exit 1; done
 
 # Every pipeline file and README/docs block, and refimage explain, checked
 # against stock Concourse's parser: ../shared/tools/concourse-validate beside
