@@ -47,12 +47,13 @@ test-library:
 	$(GO) test -count=1 -timeout 20m $(LIBRARY_PKGS) ./internal/depcheck
 
 # staticcheck over every package, under every build tag, and the nested
-# modules; built once per version tools/staticcheck/go.mod pins (needs only Go).
+# modules (and go vet under the tags make test leaves out); built once per version tools/staticcheck/go.mod pins (needs only Go).
 lint: STATICCHECK = $(CURDIR)/.cache/bin/staticcheck-$(shell $(GO) -C tools/staticcheck list -m -f '{{.Version}}' honnef.co/go/tools)
 lint:
 	test -x $(STATICCHECK) || $(GO) build -C tools/staticcheck -o $(STATICCHECK) honnef.co/go/tools/cmd/staticcheck
 	$(STATICCHECK) ./...
 	$(STATICCHECK) -tags "e2e concourse cosign concoursevalidate" ./...
+	$(GO) vet -tags "e2e concourse cosign concoursevalidate" ./...
 	cd e2e/kubernetes && $(STATICCHECK) -tags kubernetes ./...
 	for m in $(TEST_MODULES); do (cd $$m && $(STATICCHECK) ./...) || exit 1; done
 
