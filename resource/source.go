@@ -109,7 +109,7 @@ func (s Source) Validate() error {
 		}
 	}
 	// Unset is the common case, and a runtime hook validates a source at
-	// every decision: compiling three empty expressions was a tenth of it.
+	// every decision: compiling three empty expressions was 8 % of it.
 	for _, r := range [...]struct{ field, expr string }{
 		{"source.tag_regex", s.TagRegex},
 		{"source.label_regex", s.LabelRegex},

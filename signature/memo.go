@@ -10,9 +10,11 @@ const recentKeys = 64
 
 // parsedKeys remembers the key sets parsed last. A runtime hook decodes
 // the same source.verify at every decision, twice (validation, then the
-// check), and two x509 parses cost as much as the rest of a cached
-// decision. Keys never change once parsed, so one value serves every
-// caller; a failed parse is not remembered.
+// check): the two x509 parses were about an eighth of a cached verified
+// decision and a quarter of its allocations. Keys never change once
+// parsed, so one value serves every caller; a failed parse is not
+// remembered. (The hook's own LRU is out of reach here: signature links
+// nothing of the hook's.)
 var parsedKeys = keyMemo{byText: map[[sha256.Size]byte]*Keys{}}
 
 // keyMemo is a bounded map from the text of the entries to their keys,
