@@ -37,11 +37,8 @@ const (
 // of /v2/ are not counted). full/raw is the ratio of the best of the
 // interleaved runs (five pairs) of each; full/raw-median-pair, the median of the
 // pairs' ratios, says how steady that is on a shared machine. Each pair
-// also runs this machine's floor (floorRun, one and two layers at a time,
-// the faster kept): the same layers inflated alone (floor-inflate),
-// inflated and written out (floor-extract), with no network, order or
-// checks, and fetched from the registry, checked against their digests,
-// inflated and written out (floor-fetch): the least work any in has to do.
+// also runs this machine's floors (floor_bench_test.go), the least work of
+// four kinds, up to floor-in: the least any in process has to do.
 // create-us is what creating an empty file cost before each pair: on this
 // machine's disk it varies tenfold with the deletions of the last minutes
 // (see scratch), and every run creates a thousand.
@@ -49,9 +46,8 @@ const (
 // with REFIMAGE_BENCH_REGISTRY_IMAGE_IN=path/to/registry-image's in, those
 // binaries run in each pair too, with the same request: NAME/raw-median-pair
 // is their median ratio to the raw pipeline, full/NAME-median-pair this
-// binary's to theirs, and floor-extract/NAME-median-pair and
-// floor-fetch/NAME-median-pair the floors' to theirs (the least full/NAME
-// could be on this machine). REFIMAGE_BENCH_IN_PAIRS=N runs N pairs
+// binary's to theirs, and FLOOR/NAME-median-pair each floor's to theirs
+// (floor-in/NAME, the least full/NAME could be on this machine). REFIMAGE_BENCH_IN_PAIRS=N runs N pairs
 // instead of 5: on a shared machine the pairs' ratios spread by about 5 %,
 // so a smaller difference needs more of them.
 func BenchmarkIn(b *testing.B) {
@@ -72,7 +68,8 @@ func BenchmarkIn(b *testing.B) {
 	direct := dist.Repo("bench/large")
 	fullReq := request{Source: map[string]any{"repository": direct}, Version: req.Version}
 	others := othersFromEnv()
-	floors := floorLayers{files: layerFiles(b, img, b.TempDir()), fetched: registryLayers(b, direct, digest)}
+	floors := floorInputs{files: layerFiles(b, img, b.TempDir()), fetched: registryLayers(b, direct, digest),
+		bin: buildFloorIn(b)}
 
 	for range b.N {
 		// The machine is shared, so each figure is the best of a few runs.
@@ -115,30 +112,23 @@ type fullRaw struct {
 	// The ratio of each full run to the raw run beside it.
 	pairRatios []float64
 	others     []*another
-	// The floor's fastest runs, and each full run's ratio to the floor
-	// with the writes, and to the one with the download, beside it.
+	// The floors' fastest runs, and each full run's ratio to each floor
+	// beside it.
 	floors
-	overFloor, overFetchFloor []float64
+	overFloors [numFloors][]float64
 	// What creating an empty file cost before each pair.
 	createCost []float64
 }
-
-// floorLayers are the image's layers for the floor: from files, and from
-// the registry.
-type floorLayers struct{ files, fetched []layerOpener }
-
-// floors are the floor's runs: inflating alone, with the writes, and with
-// the download and digest check before them.
-type floors struct{ inflate, extract, fetch timedRun }
 
 // another is an in binary run in each pair beside this one, with the same
 // request, so that builds and implementations compare on one machine
 // state; name prefixes its metrics.
 type another struct {
 	name, bin string
-	// Its wall time over the raw run's, and the full run's and the floors'
-	// (with the writes, and with the download) over its, pair by pair.
-	overRaw, fullOver, floorOver, fetchFloorOver []float64
+	// Its wall time over the raw run's, and the full run's and each
+	// floor's over its, pair by pair.
+	overRaw, fullOver []float64
+	floorsOver        [numFloors][]float64
 }
 
 // othersFromEnv are the binaries the environment names: another build of
@@ -160,17 +150,17 @@ func othersFromEnv() []*another {
 // floors n times in turn, each into a directory emptied afterwards (see
 // scratch), so that none pays for another's dirty pages. It stops at the
 // first full run that fails, with that run as full.
-func fullAgainstRaw(b *testing.B, n int, bin string, others []*another, fullReq request, repo, digest string, layers floorLayers) fullRaw {
+func fullAgainstRaw(b *testing.B, n int, bin string, others []*another, fullReq request, repo, digest string, inputs floorInputs) fullRaw {
 	fr := fullRaw{others: others}
 	for i := range n {
 		fr.createCost = append(fr.createCost, createCost(b))
 		r := rawPipeline(b, repo, digest, scratch(b))
 		f := runTimed(b, bin, fullReq, scratch(b))
 		fr.pairRatios = append(fr.pairRatios, f.wall.Seconds()/r.wall.Seconds())
-		fl := floors{inflate: floor(b, layers.files, false), extract: floor(b, layers.files, true),
-			fetch: floor(b, layers.fetched, true)}
-		fr.overFloor = append(fr.overFloor, f.wall.Seconds()/fl.extract.wall.Seconds())
-		fr.overFetchFloor = append(fr.overFetchFloor, f.wall.Seconds()/fl.fetch.wall.Seconds())
+		fl := inputs.run(b, fullReq)
+		for k := range fl {
+			fr.overFloors[k] = append(fr.overFloors[k], f.wall.Seconds()/fl[k].wall.Seconds())
+		}
 		for _, o := range others {
 			o.run(b, fullReq, r, f, fl)
 		}
@@ -178,7 +168,9 @@ func fullAgainstRaw(b *testing.B, n int, bin string, others []*another, fullReq 
 			fr.raw, fr.floors = r, fl
 		}
 		fr.raw = faster(fr.raw, r)
-		fr.inflate, fr.extract, fr.fetch = faster(fr.inflate, fl.inflate), faster(fr.extract, fl.extract), faster(fr.fetch, fl.fetch)
+		for k := range fl {
+			fr.floors[k] = faster(fr.floors[k], fl[k])
+		}
 		if f.err != nil {
 			fr.full = f
 			break
@@ -200,8 +192,9 @@ func (o *another) run(b *testing.B, req request, raw, full timedRun, fl floors) 
 	}
 	o.overRaw = append(o.overRaw, t.wall.Seconds()/raw.wall.Seconds())
 	o.fullOver = append(o.fullOver, full.wall.Seconds()/t.wall.Seconds())
-	o.floorOver = append(o.floorOver, fl.extract.wall.Seconds()/t.wall.Seconds())
-	o.fetchFloorOver = append(o.fetchFloorOver, fl.fetch.wall.Seconds()/t.wall.Seconds())
+	for k := range fl {
+		o.floorsOver[k] = append(o.floorsOver[k], fl[k].wall.Seconds()/t.wall.Seconds())
+	}
 }
 
 // faster is the run of a and b with the shorter wall time.
@@ -225,19 +218,17 @@ func (fr fullRaw) report(b *testing.B) {
 	for _, o := range fr.others {
 		b.ReportMetric(median(o.overRaw), o.name+"/raw-median-pair")
 		b.ReportMetric(median(o.fullOver), "full/"+o.name+"-median-pair")
-		b.ReportMetric(median(o.floorOver), "floor-extract/"+o.name+"-median-pair")
-		b.ReportMetric(median(o.fetchFloorOver), "floor-fetch/"+o.name+"-median-pair")
+		for k, name := range floorNames {
+			b.ReportMetric(median(o.floorsOver[k]), name+"/"+o.name+"-median-pair")
+		}
 	}
 	b.ReportMetric(fr.full.cpu.Seconds(), "full-cpu-s")
 	b.ReportMetric(fr.raw.cpu.Seconds(), "raw-seq-cpu-s")
-	b.ReportMetric(fr.inflate.wall.Seconds(), "floor-inflate-s")
-	b.ReportMetric(fr.inflate.cpu.Seconds(), "floor-inflate-cpu-s")
-	b.ReportMetric(fr.extract.wall.Seconds(), "floor-extract-s")
-	b.ReportMetric(fr.extract.cpu.Seconds(), "floor-extract-cpu-s")
-	b.ReportMetric(fr.fetch.wall.Seconds(), "floor-fetch-s")
-	b.ReportMetric(fr.fetch.cpu.Seconds(), "floor-fetch-cpu-s")
-	b.ReportMetric(median(fr.overFloor), "full/floor-extract-median-pair")
-	b.ReportMetric(median(fr.overFetchFloor), "full/floor-fetch-median-pair")
+	for k, name := range floorNames {
+		b.ReportMetric(fr.floors[k].wall.Seconds(), name+"-s")
+		b.ReportMetric(fr.floors[k].cpu.Seconds(), name+"-cpu-s")
+		b.ReportMetric(median(fr.overFloors[k]), "full/"+name+"-median-pair")
+	}
 	b.ReportMetric(median(fr.createCost), "create-us-median-pair")
 }
 

@@ -15,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/klauspost/compress/gzip"
+	"github.com/onsi/gomega/gexec"
 )
 
 // layerOpener opens one layer's compressed bytes.
@@ -120,9 +121,9 @@ func inflateInto(open layerOpener, dir string) error {
 }
 
 // floor is the fastest way this machine does the floor's work now: one
-// layer at a time or two (as in's decoders), whichever is faster in this
-// pair. When other processes keep both cores busy, two at a time gains
-// nothing and may lose.
+// layer at a time, two (as in's decoders), or every layer at once,
+// whichever is fastest in this pair. When other processes keep both cores
+// busy, more at a time gains nothing and may lose.
 func floor(b *testing.B, layers []layerOpener, extract bool) timedRun {
 	dir := func() string {
 		if extract {
@@ -130,5 +131,54 @@ func floor(b *testing.B, layers []layerOpener, extract bool) timedRun {
 		}
 		return ""
 	}
-	return faster(floorRun(b, layers, dir(), 1), floorRun(b, layers, dir(), 2))
+	fastest := floorRun(b, layers, dir(), 1)
+	for _, jobs := range []int{2, len(layers)} {
+		fastest = faster(fastest, floorRun(b, layers, dir(), jobs))
+	}
+	return fastest
+}
+
+// The floors, from the least work to the most: the layers inflated alone
+// (floor-inflate), inflated and written out (floor-extract), both with no
+// network, order or checks; fetched from the registry, checked against
+// their digests, inflated and written out (floor-fetch), in process; and
+// floor-in, the same as a process of its own that reads the manifest and
+// keeps the blobs, as any in must (internal/floorin).
+const (
+	floorInflate = iota
+	floorExtract
+	floorFetch
+	floorIn
+	numFloors
+)
+
+var floorNames = [numFloors]string{"floor-inflate", "floor-extract", "floor-fetch", "floor-in"}
+
+// floors are one run of each floor, by the constants above.
+type floors [numFloors]timedRun
+
+// floorInputs are what the floors run on: the image's layers from files
+// and from the registry, and floorin's binary.
+type floorInputs struct {
+	files, fetched []layerOpener
+	bin            string
+}
+
+// run runs each floor once; req is the full download's request.
+func (fi floorInputs) run(b *testing.B, req request) floors {
+	var fl floors
+	fl[floorInflate] = floor(b, fi.files, false)
+	fl[floorExtract] = floor(b, fi.files, true)
+	fl[floorFetch] = floor(b, fi.fetched, true)
+	fl[floorIn] = runTimed(b, fi.bin, req, scratch(b))
+	if err := fl[floorIn].err; err != nil {
+		b.Fatalf("floorin failed: %v", err)
+	}
+	return fl
+}
+
+func buildFloorIn(b *testing.B) string {
+	bin, err := gexec.Build("github.com/refimage/refimage/internal/floorin")
+	must(b, err)
+	return bin
 }
