@@ -1,29 +1,19 @@
 package in
 
-// WithoutSkip writes every layer's files in full, as a strict layer by
-// layer extraction does.
-func WithoutSkip() Option { return func(o *options) { o.noSkip = true } }
-
-// WithSpoolsFirst applies each layer only once the tar streams that may be
-// on disk with it are complete, so that the later layers are known.
+// WithSpoolsFirst applies each layer only once the spools that may be on
+// disk with it are complete.
 func WithSpoolsFirst() Option { return func(o *options) { o.spoolsFirst = true } }
 
-// SpoolsAhead is how many layers' tar streams may be on disk at once.
-const SpoolsAhead = spoolsAhead
+// WithoutStaging leaves every file's content in the layer's raw tar
+// stream, for the applier to write, in order, as it applies the layer: a
+// strict layer by layer extraction, which staged extraction must equal.
+func WithoutStaging() Option { return func(o *options) { o.noStaging = true } }
 
-// WithEntriesInOrder applies every entry on the applier's goroutine, in
-// order, with no file written beside it.
-func WithEntriesInOrder() Option { return func(o *options) { o.inOrder = true } }
-
-// WithWriteFault fails, with what fault returns, the file it names (as the
-// layer names it) when a writer beside the applier writes it.
-func WithWriteFault(fault func(name string) error) Option {
-	return func(o *options) { o.writeFault = fault }
+// WithStageFault fails, with what fault returns, the file it names (as the
+// layer names it) when a decoder stages it.
+func WithStageFault(fault func(name string) error) Option {
+	return func(o *options) { o.stageFault = fault }
 }
-
-// WithoutCopyRange copies file contents through user space, as where
-// copy_file_range is refused.
-func WithoutCopyRange() Option { return func(o *options) { o.noCopyRange = true } }
 
 // WithDigestCheckAfterApplyStarts checks each blob's digest only once the
 // applier has read from its layer: a bad blob then always needs the rootfs

@@ -21,18 +21,17 @@ type options struct {
 	client   []registry.Option
 	retry    registry.RetryPolicy
 	jobs     int
-	// For specs: noSkip writes every layer's files in full; spoolsFirst
-	// applies a layer only once the tar streams that may be on disk with
-	// it are complete, so that the skip of replaced files is certain.
-	noSkip, spoolsFirst bool
+	// For specs: spoolsFirst applies a layer only once the spools that may
+	// be on disk with it are complete.
+	spoolsFirst bool
 	// claimFirst checks a blob's digest only once the applier has read
 	// from its layer, so that a bad blob needs a new extraction.
 	claimFirst bool
-	// inOrder applies every entry on the applier's goroutine; writeFault
-	// fails the file it names when written beside the applier;
-	// noCopyRange copies file contents through user space.
-	inOrder, noCopyRange bool
-	writeFault           func(name string) error
+	// noStaging leaves file contents in the spool's raw tar stream, for
+	// the applier to write in order; stageFault fails the file it names
+	// when a decoder stages it.
+	noStaging  bool
+	stageFault func(name string) error
 }
 
 // Option configures Run.

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -23,39 +24,21 @@ const (
 
 // applier writes layers, in order, into a tree.
 type applier struct {
-	t     *tree
-	chown bool // running as root: ownership is restored
-	// uid and gid own what this process creates: directories carry no
-	// setgid bit until finish, so new entries get them, and an entry
-	// already owned that way needs no chown.
-	uid, gid int
-	log      logrus.FieldLogger
-	buf      []byte
+	t *tree
+	owner
+	log logrus.FieldLogger
+	buf []byte
 	// dirs are the modes and mtimes of directories, set once all layers
 	// are written (see metadata.go).
 	dirs map[string]dirAttrs
-	// later says which files later layers replace or delete, whose
-	// content is then not written; skipped counts them.
-	later   *laterLayers
-	skipped int
-	// w writes new files beside the applier (writers.go); nil applies
-	// every entry in order, on the applier's goroutine.
-	w *writers
-	// notes reports the xattrs the filesystem refused (metadata.go).
+	// notes reports the xattrs the filesystem refused (metadata.go),
+	// shared with the decoders that stage files.
 	notes *xattrNotes
 }
 
-func newApplier(t *tree, chown bool, log logrus.FieldLogger, o options) *applier {
-	a := &applier{t: t, chown: chown, uid: os.Geteuid(), gid: os.Getegid(), log: log,
-		buf: make([]byte, 256<<10), dirs: map[string]dirAttrs{}, notes: &xattrNotes{log: log, seen: map[string]bool{}}}
-	if !o.inOrder {
-		a.w = newWriters(o.writeFault, o.noCopyRange)
-	}
-	return a
+func newApplier(t *tree, o owner, notes *xattrNotes, log logrus.FieldLogger) *applier {
+	return &applier{t: t, owner: o, log: log, buf: make([]byte, 256<<10), dirs: map[string]dirAttrs{}, notes: notes}
 }
-
-// close ends the writers' goroutines; apply leaves nothing pending.
-func (a *applier) close() { _ = a.w.stop() }
 
 // appliedType reports whether the applier writes entries of type t;
 // it skips the others (devices, and types that are not files).
@@ -70,52 +53,66 @@ func appliedType(t byte) bool {
 // layer is the state of one layer being applied.
 type layer struct {
 	*applier
-	n      int // its index in the image
-	stream *layerStream
+	// staging is the directory of the layer's staged files, open; nil
+	// when the layer's spool holds its raw tar stream.
+	staging *os.File
 	// written holds what this layer wrote and their parents: whiteouts
 	// and opaque markers hide lower layers only, never the same layer.
 	written map[string]struct{}
 }
 
-// apply writes layer n, uncompressed. It returns once every file of the
-// layer is written, even when it fails.
-func (a *applier) apply(n int, r *layerStream) error {
-	l := layer{applier: a, n: n, stream: r, written: map[string]struct{}{}}
-	// An entry handed to the writers fails before any entry after it.
-	fail := func(err error) error {
-		if werr := a.w.settle(); werr != nil {
-			return werr
-		}
-		return err
-	}
+// applyRaw writes a layer from its raw tar stream r, every file's content
+// copied from the stream in order.
+func (a *applier) applyRaw(r io.Reader) error {
+	l := layer{applier: a, written: map[string]struct{}{}}
 	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return a.w.settle()
+			return nil
 		}
 		if err != nil {
-			return fail(fmt.Errorf("read the layer's tar stream: %w", err))
+			return fmt.Errorf("read the layer's tar stream: %w", err)
 		}
-		// The tar reader reads the stream itself, with no buffer: a
-		// header leaves it at the start of the entry's content.
-		if err := l.entry(hdr, tr, r.off); err != nil {
-			if ee := (*entryError)(nil); errors.As(err, &ee) {
-				return fail(err)
-			}
-			return fail(fmt.Errorf("extract %q: %w", hdr.Name, err))
+		if err := l.entry(hdr, tr, ""); err != nil {
+			return fmt.Errorf("extract %q: %w", hdr.Name, err)
 		}
 	}
 }
 
-// entry applies hdr, whose content r reads and which starts at off in the
-// layer's stream.
-func (l *layer) entry(hdr *tar.Header, r io.Reader, off int64) error {
+// errStagingFailed: the decoder could not stage an entry; its spool's
+// error says which and why.
+var errStagingFailed = errors.New("the decoder failed to stage the entry")
+
+// applyStaged writes a layer from the records of its spool, renaming each
+// regular file from the staging directory.
+func (a *applier) applyStaged(rs *records, staging *os.File) error {
+	l := layer{applier: a, staging: staging, written: map[string]struct{}{}}
+	for {
+		rec, err := rs.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read the layer's staged entries: %w", err)
+		}
+		if rec.Failed {
+			return errStagingFailed
+		}
+		if err := l.entry(rec.Hdr, nil, rec.Staged); err != nil {
+			return fmt.Errorf("extract %q: %w", rec.Hdr.Name, err)
+		}
+	}
+}
+
+// entry applies hdr, whose content is the file staged in the staging
+// directory, or else what r reads.
+func (l *layer) entry(hdr *tar.Header, r io.Reader, staged string) error {
 	name, err := cleanName(hdr.Name)
 	if err != nil {
 		return err
 	}
-	mode := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+	mode := entryMode(hdr)
 	if name == "/" {
 		return l.rootEntry(hdr, mode)
 	}
@@ -132,24 +129,14 @@ func (l *layer) entry(hdr *tar.Header, r io.Reader, off int64) error {
 		l.log.Debugf("skip %s: entry type %q is not a file", name, hdr.Typeflag)
 		return nil
 	}
-	marker := path.Base(name) == opaqueMarker || strings.HasPrefix(path.Base(name), whiteoutPrefix)
-	if l.w != nil && !marker && (hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeDir) {
-		if done, err := l.concurrently(name, hdr, off, mode); done || err != nil {
-			return err
-		}
-	}
-	// What is left sees the tree as an in-order application leaves it.
-	if err := l.w.settle(); err != nil {
-		return err
-	}
-	if marker {
+	if path.Base(name) == opaqueMarker || strings.HasPrefix(path.Base(name), whiteoutPrefix) {
 		return l.whiteout(name)
 	}
-	return l.inOrder(name, hdr, r, mode)
+	return l.put(name, hdr, r, staged, mode)
 }
 
-// inOrder applies an entry on a tree no writer is changing.
-func (l *layer) inOrder(name string, hdr *tar.Header, r io.Reader, mode fs.FileMode) error {
+// put applies an entry that is not a whiteout.
+func (l *layer) put(name string, hdr *tar.Header, r io.Reader, staged string, mode fs.FileMode) error {
 	dir, base, err := l.t.parent(name)
 	if err != nil {
 		return err
@@ -162,12 +149,9 @@ func (l *layer) inOrder(name string, hdr *tar.Header, r io.Reader, mode fs.FileM
 		return err
 	}
 	l.wrote(target)
-	if hdr.Typeflag == tar.TypeReg && l.skips(name) {
-		r = strings.NewReader("")
-	}
 	// Create first and look only when something is in the way: most
 	// entries are new, and this spares them a stat.
-	err = l.create(at, base, target, hdr, r, mode)
+	err = l.create(at, dir, base, target, hdr, r, staged, mode)
 	existed := false // a directory kept from a lower layer, with its owner
 	if errors.Is(err, fs.ErrExist) {
 		if fi, lerr := at.Lstat(base); lerr == nil && fi.IsDir() && hdr.Typeflag == tar.TypeDir {
@@ -180,7 +164,7 @@ func (l *layer) inOrder(name string, hdr *tar.Header, r io.Reader, mode fs.FileM
 			if at, err = l.t.at(dir); err != nil {
 				return err
 			}
-			err = l.create(at, base, target, hdr, r, mode)
+			err = l.create(at, dir, base, target, hdr, r, staged, mode)
 		}
 	}
 	if err != nil {
@@ -197,14 +181,17 @@ func (l *layer) inOrder(name string, hdr *tar.Header, r io.Reader, mode fs.FileM
 	return l.setAttrs(at, base, target, hdr, mode, existed)
 }
 
-// create makes the entry at base in at; it fails with fs.ErrExist when
-// something is already there, without touching it.
-func (l *layer) create(at *os.Root, base, target string, hdr *tar.Header, r io.Reader, mode fs.FileMode) error {
+// create makes the entry at base in at, the directory dir; it fails with
+// fs.ErrExist when something is already there, without touching it.
+func (l *layer) create(at *os.Root, dir, base, target string, hdr *tar.Header, r io.Reader, staged string, mode fs.FileMode) error {
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		return at.Mkdir(base, 0o700)
 	case tar.TypeReg:
-		return l.writeFile(at, base, r, l.fileAttrs(hdr, mode))
+		if staged != "" {
+			return l.moveStaged(staged, dir, base)
+		}
+		return l.writeFile(at, base, r, l.fileAttrs(hdr, mode, l.notes))
 	case tar.TypeSymlink:
 		// The target is stored as given; it is only ever followed by
 		// resolution rooted at the tree.
@@ -246,64 +233,24 @@ func (l *layer) whiteout(name string) error {
 	return l.remove(p)
 }
 
-// concurrently applies a new file, or a directory, without waiting for
-// the writers when it commutes with every file they are writing (see
-// writers.go); false means it must wait for them.
-func (l *layer) concurrently(name string, hdr *tar.Header, off int64, mode fs.FileMode) (bool, error) {
-	dir, base, ok := l.t.cachedParent(name)
-	if !ok || l.t.full(dir) {
-		return false, nil
-	}
-	target := join(dir, base)
-	if l.w.busy(target) {
-		return false, nil
-	}
-	at, err := l.t.at(dir)
+// moveStaged renames the staged file into the tree as base in dir,
+// unless something is there (fs.ErrExist). The file has its content and
+// attributes already; a rename keeps them.
+func (l *layer) moveStaged(staged, dir, base string) error {
+	d, err := l.t.dirFile(dir)
 	if err != nil {
-		return false, nil
+		return err
 	}
-	fi, err := at.Lstat(base)
-	exists := err == nil
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
+	err = unix.Renameat2(int(l.staging.Fd()), staged, int(d.Fd()), base, unix.RENAME_NOREPLACE)
 	switch {
-	case hdr.Typeflag == tar.TypeReg && !exists:
-		l.wrote(target)
-		return true, l.newFile(at, name, base, target, hdr, off, mode)
-	case hdr.Typeflag == tar.TypeDir && !exists:
-		l.wrote(target)
-		if err := at.Mkdir(base, 0o700); err != nil {
-			return true, err
-		}
-	case hdr.Typeflag == tar.TypeDir && fi.IsDir():
-		l.wrote(target) // kept from a lower layer, with its owner
-	default:
-		return false, nil
+	case errors.Is(err, unix.EEXIST):
+		return fs.ErrExist
+	case errors.Is(err, unix.EXDEV):
+		return fmt.Errorf("move the staged file into the rootfs: the rootfs is on another filesystem than %s: %w", filepath.Dir(l.staging.Name()), err)
+	case err != nil:
+		return fmt.Errorf("move the staged file into the rootfs: %w", err)
 	}
-	l.t.remember(name, target)
-	return true, l.setAttrs(at, base, target, hdr, mode, exists)
-}
-
-// newFile hands a file where nothing is to the writers.
-func (l *layer) newFile(at *os.Root, name, base, target string, hdr *tar.Header, off int64, mode fs.FileMode) error {
-	size := hdr.Size
-	if l.skips(name) {
-		size = 0
-	}
-	return l.w.hand(&fileJob{at: at, base: base, target: target, name: hdr.Name,
-		spool: l.stream, off: off, size: size, attrs: l.fileAttrs(hdr, mode)})
-}
-
-// skips reports whether the content of the regular file name is left
-// out because a later layer replaces it (see skip.go); the file is still
-// created, with its attributes, but empty.
-func (l *layer) skips(name string) bool {
-	if l.later.replaced(l.n, name) && l.t.literal(name) {
-		l.skipped++
-		return true
-	}
-	return false
+	return nil
 }
 
 // writeFile creates base in at, fills it from r and sets its attributes.

@@ -62,15 +62,28 @@ func (a fileAttrs) set(f *os.File) error {
 	return futimens(fd, a.mtime)
 }
 
-func (a *applier) fileAttrs(hdr *tar.Header, mode fs.FileMode) fileAttrs {
-	return fileAttrs{chown: a.needsChown(hdr), uid: hdr.Uid, gid: hdr.Gid, mode: mode, mtime: hdr.ModTime,
-		xattrs: xattrsOf(hdr), name: hdr.Name, notes: a.notes}
+// owner is who creates the tree's entries, and whether their owners are
+// restored (running as root). Directories carry no setgid bit until
+// finish, and staging directories none at all, so a new entry is owned by
+// uid and gid, and one the layer gives them needs no chown.
+type owner struct {
+	chown    bool
+	uid, gid int
+}
+
+func processOwner() owner {
+	return owner{chown: os.Geteuid() == 0, uid: os.Geteuid(), gid: os.Getegid()}
+}
+
+func (o owner) fileAttrs(hdr *tar.Header, mode fs.FileMode, notes *xattrNotes) fileAttrs {
+	return fileAttrs{chown: o.needsChown(hdr), uid: hdr.Uid, gid: hdr.Gid, mode: mode, mtime: hdr.ModTime,
+		xattrs: xattrsOf(hdr), name: hdr.Name, notes: notes}
 }
 
 // needsChown reports whether hdr's owner must be set: only as root, and
 // only when it is not already the creator's.
-func (a *applier) needsChown(hdr *tar.Header) bool {
-	return a.chown && (hdr.Uid != a.uid || hdr.Gid != a.gid)
+func (o owner) needsChown(hdr *tar.Header) bool {
+	return o.chown && (hdr.Uid != o.uid || hdr.Gid != o.gid)
 }
 
 // setAttrs gives base in at, a directory, symlink or fifo the layer just

@@ -51,8 +51,8 @@ var _ = Describe("entry metadata", func() {
 	}
 	mtimeOf := func(st *syscall.Stat_t) time.Time { return time.Unix(st.Mtim.Unix()).UTC() }
 	both := []TableEntry{
-		Entry("with files written beside the applier", []in.Option(nil)),
-		Entry("with every entry applied in order", []in.Option{in.WithEntriesInOrder()}),
+		Entry("with files staged by the decoders", []in.Option(nil)),
+		Entry("with every file written by the applier, in order", []in.Option{in.WithoutStaging()}),
 	}
 
 	DescribeTable("sets mtimes to the nanosecond on files, directories, symlinks, fifos and hard links",

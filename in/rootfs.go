@@ -14,9 +14,9 @@ import (
 
 // writeRootfs writes format rootfs: the layers applied in order into
 // rootfs/, then metadata.json and labels.json. Layers download
-// concurrently into files; decoders inflate each, as its file grows, into
-// a tar file next to it, a few layers ahead; and the layers are applied, in
-// order, each as its tar file grows. A blob that does not match its digest
+// concurrently into files; decoders inflate each, as its file grows, and
+// stage its files beside it (stage.go), several layers at once; and the
+// layers are applied, in order, each as its decoder goes. A blob that does not match its digest
 // is fetched again on its own; if the applier had already read from it,
 // the rootfs is extracted again from scratch, once, from the blobs already
 // verified (kept until every blob is) and that blob fetched again.
@@ -31,6 +31,11 @@ func writeRootfs(ctx context.Context, img v1.Image, open blobOpener, dest string
 	}
 	tmp := filepath.Join(dest, blobsDir)
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", tmp, err)
+	}
+	// Staged files take the group of their directory if it is setgid,
+	// as it is when dest's is: they must be owned as the tree's entries.
+	if err := os.Chmod(tmp, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", tmp, err)
 	}
 	defer os.RemoveAll(tmp)
@@ -80,7 +85,12 @@ func writeRootfs(ctx context.Context, img v1.Image, open blobOpener, dest string
 // extractImage runs the three stages once (extraction number run) and
 // waits until none of them writes any more.
 func extractImage(ctx context.Context, downloads []*download, rootfs string, run int, o options) error {
-	spools, err := newSpools(downloads, !o.noSkip, run)
+	notes := &xattrNotes{log: o.log, seen: map[string]bool{}}
+	var stage *stager
+	if !o.noStaging {
+		stage = &stager{owner: processOwner(), notes: notes, fault: o.stageFault}
+	}
+	spools, err := newSpools(downloads, stage, run)
 	if err != nil {
 		return err
 	}
@@ -89,7 +99,7 @@ func extractImage(ctx context.Context, downloads []*download, rootfs string, run
 	go fetchAll(fetchCtx, downloads, o.jobs, o.retry, o.log)
 	go decodeAll(fetchCtx, spools, gate, o.log)
 
-	err = extractAll(ctx, rootfs, spools, gate, o)
+	err = extractAll(ctx, rootfs, spools, gate, notes, o)
 	for _, s := range spools {
 		s.released.Store(true)
 	}
@@ -110,15 +120,13 @@ func extractImage(ctx context.Context, downloads []*download, rootfs string, run
 
 // extractAll applies the layers in order, each as its tar stream is
 // decompressed.
-func extractAll(ctx context.Context, dir string, spools []*spool, gate *progressGate, o options) error {
+func extractAll(ctx context.Context, dir string, spools []*spool, gate *progressGate, notes *xattrNotes, o options) error {
 	t, err := openTree(dir)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	a := newApplier(t, os.Geteuid() == 0, o.log, o)
-	defer a.close()
-	a.later = &laterLayers{spools: spools, off: o.noSkip}
+	a := newApplier(t, processOwner(), notes, o.log)
 	for i, s := range spools {
 		if o.spoolsFirst {
 			for _, later := range spools[i:min(i+spoolsAhead, len(spools))] {
@@ -126,11 +134,15 @@ func extractAll(ctx context.Context, dir string, spools []*spool, gate *progress
 			}
 		}
 		o.log.Debugf("extracting layer %d of %d", i+1, len(spools))
-		skipped := a.skipped
-		if err := extract(ctx, a, i, s); err != nil {
-			// A broken stream is reported as its cause: a failed
-			// download or decompression.
-			if serr := s.wait(); serr != nil {
+		if err := extract(ctx, a, s); err != nil {
+			// A broken spool is reported as its cause: a failed
+			// download or decompression, or a file its decoder failed
+			// to stage, named as the applier names its own.
+			serr := s.wait()
+			if ee := (*entryError)(nil); errors.As(serr, &ee) {
+				return fmt.Errorf("extract %s: %w", s.d.name, serr)
+			}
+			if serr != nil {
 				return serr
 			}
 			return fmt.Errorf("extract %s: %w", s.d.name, err)
@@ -140,44 +152,35 @@ func extractAll(ctx context.Context, dir string, spools []*spool, gate *progress
 		if err := s.wait(); err != nil {
 			return err
 		}
-		if n := a.skipped - skipped; n > 0 {
-			o.log.Debugf("skipped the content of %d files of layer %d that later layers replace or delete", n, i+1)
-		}
-		// The file is not needed any more; removing it now bounds the
-		// disk used to the layers in flight.
-		if err := os.Remove(s.path); err != nil {
+		// The spool is not needed any more; what staged files are left
+		// were of no use.
+		if err := s.remove(); err != nil {
 			return fmt.Errorf("remove the decompressed %s: %w", s.d.name, err)
 		}
-		s.index = nil
 		gate.advance()
 		releaseBlobs(spools[:i+1], spools)
 	}
 	return a.finish()
 }
 
-func extract(ctx context.Context, a *applier, n int, s *spool) error {
+// extract applies one layer from its spool as the spool grows, stopped
+// when the step is cancelled, even once the spool has arrived whole.
+func extract(ctx context.Context, a *applier, s *spool) error {
 	f, err := s.claim()
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return a.apply(n, &layerStream{follower: f, ctx: ctx})
-}
-
-// layerStream is a layer's tar stream as the applier reads it: its spool as
-// it grows, read from the file itself so that file contents can be copied
-// from it by offset (see writers.go), and stopped when the step is
-// cancelled, even once the stream has arrived whole.
-type layerStream struct {
-	*follower
-	ctx context.Context
-}
-
-func (s *layerStream) Read(p []byte) (int, error) {
-	if err := s.ctx.Err(); err != nil {
-		return 0, err
+	r := ctxReader{ctx, f}
+	if s.stage == nil {
+		return a.applyRaw(r)
 	}
-	return s.follower.Read(p)
+	staging, err := os.Open(s.stage.dir)
+	if err != nil {
+		return err
+	}
+	defer staging.Close()
+	return a.applyStaged(newRecords(r), staging)
 }
 
 // releaseBlobs removes the blobs of the layers in done whose streams are

@@ -14,28 +14,30 @@ import (
 )
 
 const (
-	// decodeJobs is how many layers are decompressed at once. Inflating
-	// is most of the CPU time of a rootfs, and layers are independent to
-	// decompress (only their application is ordered), so later layers
-	// are inflated while earlier ones are written.
-	decodeJobs = 2
-	// spoolsAhead bounds the tar streams on disk at once: the layer being
-	// applied and those decompressed ahead of it.
-	spoolsAhead = 4
+	// decodeJobs is how many layers are decoded at once. Inflating and
+	// writing the files is almost all of the CPU time of a rootfs, layers
+	// are independent to decode (only their application is ordered), and
+	// the applier's own work is small: decoding every layer of an image
+	// at once keeps both cores busy to the end, where decoding two at a
+	// time leaves the last layer to one core (docs/in.md).
+	decodeJobs = 8
+	// spoolsAhead bounds the layers decoded ahead of the one applied,
+	// and so the staged files on disk that a later layer may delete.
+	spoolsAhead = decodeJobs
 )
 
-// spool is a layer's uncompressed tar stream, written to a file next to
-// its blob by a decoder and read, as it grows, by the applier. It finishes
-// well only once the whole stream is written and the blob matched its
-// digest, so a layer read from a finished spool is a verified layer.
+// spool is a layer's entries as its decoder reads them: the records of
+// its staged files (stage.go), or, without staging, its uncompressed tar
+// stream, written to a file next to its blob and read, as it grows, by
+// the applier. It finishes well only once the whole layer is decoded and
+// the blob matched its digest, so a layer read from a finished spool is a
+// verified layer.
 type spool struct {
 	*growing
 	d *download
-	// index is what the layer replaces and deletes, read by the decoder
-	// once the stream is complete (nil if it could not be, or is not
-	// wanted); it is set before the spool finishes.
-	index     *layerIndex
-	wantIndex bool
+	// stage stages the layer's files; nil when the spool holds the raw
+	// tar stream.
+	stage *stager
 	// released: the applier will read no more of this extraction.
 	released atomic.Bool
 	// decoded: the whole tar stream is written; the blob is not needed
@@ -43,18 +45,37 @@ type spool struct {
 	decoded atomic.Bool
 }
 
-// newSpools prepares one spool per layer, for extraction number run.
-func newSpools(downloads []*download, index bool, run int) ([]*spool, error) {
+// newSpools prepares one spool per layer, for extraction number run,
+// each with a staging directory of its own when stage is not nil.
+func newSpools(downloads []*download, stage *stager, run int) ([]*spool, error) {
 	spools := make([]*spool, len(downloads))
 	for i, d := range downloads {
 		g, err := newGrowing(fmt.Sprintf("%s.%d.tar", d.path, run))
 		if err != nil {
 			return nil, err
 		}
-		spools[i] = &spool{growing: g, d: d, wantIndex: index}
+		spools[i] = &spool{growing: g, d: d}
+		if stage != nil {
+			st := *stage
+			st.dir = g.path + ".d"
+			if err := os.Mkdir(st.dir, 0o700); err != nil {
+				return nil, err
+			}
+			spools[i].stage = &st
+		}
 		d.spool = spools[i]
 	}
 	return spools, nil
+}
+
+// remove deletes the spool's file and staging directory.
+func (s *spool) remove() error {
+	if s.stage != nil {
+		if err := os.RemoveAll(s.stage.dir); err != nil {
+			return err
+		}
+	}
+	return os.Remove(s.path)
 }
 
 // rewind starts the layer again: its blob from the first byte, and its
@@ -177,17 +198,14 @@ func (s *spool) decode(ctx context.Context, log logrus.FieldLogger) error {
 		}
 		// Rewound after this stream ended: the verified blob is whole.
 	}
+	if ee := (*entryError)(nil); errors.As(err, &ee) {
+		// Named as the applier names its own failures.
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("decompress %s: %w", d.name, err)
 	}
 	log.Debugf("decompressed %s", d.name)
-	if s.wantIndex {
-		// Here rather than in the applier, which is the one stage that
-		// cannot run in parallel.
-		if s.index, err = indexLayer(s.path); err != nil {
-			log.Debugf("%v; every file of %s is written", err, d.name)
-		}
-	}
 	return nil
 }
 
@@ -208,8 +226,14 @@ func (s *spool) inflate(ctx context.Context, log logrus.FieldLogger, gen int) er
 		return err
 	}
 	defer out.Close()
+	w := &appender{g: s.growing, f: out, gen: gen, stop: ctx.Err}
+	if s.stage != nil {
+		st := *s.stage
+		st.gen = gen
+		return st.stageAll(ctx, zr, w)
+	}
 	// The decompressors write straight from their window (io.WriterTo),
 	// with no copy in between.
-	_, err = io.Copy(&appender{g: s.growing, f: out, gen: gen, stop: ctx.Err}, zr)
+	_, err = io.Copy(w, zr)
 	return err
 }

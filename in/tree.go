@@ -25,8 +25,11 @@ type tree struct {
 	// differently.
 	dirs map[string]string
 	// subs are os.Roots opened on resolved directories, so that an
-	// operation on a file in one is a single system call on its name.
-	subs map[string]*os.Root
+	// operation on a file in one is a single system call on its name;
+	// files are the same directories open as files, for the system calls
+	// os.Root has no method for (renameat2 from the staging directory).
+	subs  map[string]*os.Root
+	files map[string]*os.File
 }
 
 func openTree(dir string) (*tree, error) {
@@ -37,7 +40,7 @@ func openTree(dir string) (*tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
-	return &tree{root: root, dirs: map[string]string{}, subs: map[string]*os.Root{}}, nil
+	return &tree{root: root, dirs: map[string]string{}, subs: map[string]*os.Root{}, files: map[string]*os.File{}}, nil
 }
 
 func (t *tree) Close() error {
@@ -64,6 +67,23 @@ func (t *tree) at(dir string) (*os.Root, error) {
 	return r, nil
 }
 
+// dirFile returns dir, a resolved directory name, open as a file.
+func (t *tree) dirFile(dir string) (*os.File, error) {
+	if f, ok := t.files[dir]; ok {
+		return f, nil
+	}
+	at, err := t.at(dir)
+	if err != nil {
+		return nil, err
+	}
+	f, err := at.Open(".")
+	if err != nil {
+		return nil, err
+	}
+	t.files[dir] = f
+	return f, nil
+}
+
 // forget drops every resolution: after a directory or symlink is removed,
 // a path through it may lead elsewhere.
 func (t *tree) forget() {
@@ -75,7 +95,11 @@ func (t *tree) closeSubs() {
 	for _, r := range t.subs {
 		r.Close()
 	}
+	for _, f := range t.files {
+		f.Close()
+	}
 	clear(t.subs)
+	clear(t.files)
 }
 
 // rootVFS lets securejoin look at the tree through the os.Root: it sees
@@ -158,14 +182,6 @@ func (t *tree) parent(name string) (dir, base string, err error) {
 	return dir, base, nil
 }
 
-// cachedParent is parent when name's directory is already resolved, and
-// false without a look at the tree otherwise.
-func (t *tree) cachedParent(name string) (dir, base string, ok bool) {
-	d, base := path.Split(name)
-	dir, ok = t.dirs[path.Clean(d)]
-	return dir, base, ok
-}
-
 // remember caches the resolution of name, a directory at dir that is not
 // a symlink, when its parent's resolution is cached: then it holds as long
 // as the parent's does.
@@ -173,12 +189,6 @@ func (t *tree) remember(name, dir string) {
 	if _, ok := t.dirs[path.Dir(name)]; ok {
 		t.dirs[name] = dir
 	}
-}
-
-// full reports whether at(dir) would close Roots it handed out before.
-func (t *tree) full(dir string) bool {
-	_, ok := t.subs[dir]
-	return !ok && len(t.subs) >= maxSubs
 }
 
 // existingParent is parent for whiteouts, which create nothing: it

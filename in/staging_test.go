@@ -17,15 +17,17 @@ import (
 	"github.com/refimage/refimage/internal/imagetest"
 )
 
-// New files are written by goroutines beside the applier. These specs
-// extract each layer stack twice, in process: once with every entry
-// applied in order on one goroutine, once with the writers; the trees must
-// be equal, file by file, or both extractions fail with the same error.
-var _ = Describe("files written beside the applier", func() {
+// Regular files are staged by the decoders, several layers at once, and
+// renamed into place by the applier. These specs extract each layer stack
+// twice, in process: once strictly layer by layer, every file written by
+// the applier from the raw tar stream as it applies the entry, and once
+// staged; the trees must be equal, file by file, or both extractions fail
+// with the same error.
+var _ = Describe("files staged by the decoders", func() {
 	var repo string
 
 	BeforeEach(func() {
-		repo = newFakeRegistry().repo("writers")
+		repo = newFakeRegistry().repo("staging")
 	})
 
 	// extract runs a full download in process and returns what the rootfs
@@ -49,19 +51,19 @@ var _ = Describe("files written beside the applier", func() {
 
 	// agreeOn extracts the image both ways and returns the in-order error.
 	agreeOn := func(digest string) error {
-		inOrder, orderErr := extract(digest, in.WithEntriesInOrder())
-		beside, err := extract(digest)
+		inOrder, orderErr := extract(digest, in.WithoutStaging())
+		staged, err := extract(digest)
 		if orderErr != nil {
 			Expect(err).To(MatchError(orderErr.Error()))
 			return orderErr
 		}
 		Expect(err).NotTo(HaveOccurred())
-		Expect(beside).To(Equal(inOrder))
+		Expect(staged).To(Equal(inOrder))
 		return nil
 	}
 	agree := func(stack ...[]imagetest.Entry) error { return agreeOn(pushStack(stack)) }
 
-	DescribeTable("gives the tree an in-order application gives",
+	DescribeTable("gives the tree a strict layer by layer extraction gives",
 		func(wantErr string, stack ...[]imagetest.Entry) {
 			err := agree(stack...)
 			if wantErr == "" {
@@ -87,7 +89,7 @@ var _ = Describe("files written beside the applier", func() {
 			files(imagetest.Opaque("a"), file("a/h", "three"))),
 		Entry("files through a symlinked directory, then the symlink replaced", "",
 			files(dir("real"), symlink("s", "real"), file("s/f", "one"), file("s/g", "two"), dir("s"), file("s/h", "three"))),
-		Entry("a directory replaced by a file while files are written beside it", "",
+		Entry("a directory replaced by a file between files staged beside it", "",
 			files(dir("a"), dir("b"), file("b/x", "one")),
 			files(file("a/f", "new"), file("b", "a file now"), file("a/g", "after"))),
 		Entry("a file replacing a lower layer's file, and new ones around it", "",
@@ -101,6 +103,49 @@ var _ = Describe("files written beside the applier", func() {
 				symlink("a/l", "f").WithModTime(subSecond.Add(4)).WithOwner(7, 8).WithXattr("trusted.l", "l").WithXattr("user.refused", "x"),
 				imagetest.Fifo("a/p").WithModTime(subSecond.Add(5)).WithXattr("trusted.p", "p")),
 			files(dir("a").WithModTime(subSecond.Add(6)).WithXattr("user.again", "2"), file("a/f", "two").WithModTime(subSecond.Add(7)))),
+		Entry("a file replaced by a file in a later layer", "",
+			files(dir("a"), file("a/f", "one"), file("a/g", "kept")),
+			files(file("a/f", "two"))),
+		Entry("a file replaced by a directory, and a directory by a file", "",
+			files(file("a/f", "one"), dir("a/d"), file("a/d/x", "under a directory")),
+			files(dir("a/f"), file("a/f/y", "new"), file("a/d", "a file now"))),
+		Entry("a whiteout, then the file recreated", "",
+			files(file("a/f", "one"), file("a/g", "two")),
+			files(imagetest.Whiteout("a/f"), imagetest.Whiteout("a")),
+			files(file("a/f", "three"))),
+		Entry("an opaque parent", "",
+			files(file("a/f", "one"), file("a/b/g", "two"), file("c/h", "kept")),
+			files(imagetest.Opaque("a"), file("a/new", "new"))),
+		Entry("a whiteout after the layer's own entries, which survive it", "",
+			files(file("a/f", "one")),
+			files(file("a/g", "new"), imagetest.Whiteout("a"))),
+		Entry("a whiteout through a symlinked directory, after an entry that wrote below it", "",
+			files(dir("usr/lib"), symlink("lib", "usr/lib"), file("usr/lib/foo/old", "one")),
+			files(file("lib/foo/bar", "new"), imagetest.Whiteout("usr/lib/foo"))),
+		Entry("a symlinked parent swapped to a directory and back", "",
+			files(dir("real"), symlink("a", "/real"), file("a/f", "one")),
+			files(dir("a")),
+			files(file("a/f", "in the directory")),
+			files(symlink("a", "/real"))),
+		Entry("a directory swapped to a symlink: the file goes with the directory", "",
+			files(dir("other"), file("a/f", "one")),
+			files(symlink("a", "/other")),
+			files(file("a/f", "through the link"))),
+		Entry("a hard link in a later layer made before the file is replaced", "",
+			files(file("a/f", "one")),
+			files(imagetest.Hardlink("a/keep", "a/f"), file("a/f", "two"))),
+		Entry("a hard link through a symlink, in the layer that replaces the file", "",
+			files(symlink("s", "/a"), file("a/f", "one")),
+			files(imagetest.Hardlink("x", "s/f"), file("a/f", "two"))),
+		Entry("a hard link in the file's own layer, the file replaced later", "",
+			files(file("a/f", "one"), imagetest.Hardlink("a/g", "a/f")),
+			files(file("a/f", "two"))),
+		Entry("a file replaced through a symlink to its directory", "",
+			files(file("a/f", "one"), symlink("s", "a")),
+			files(file("s/f", "two"))),
+		Entry("a device in a later layer, which is skipped and replaces nothing", "",
+			files(file("a/f", "one")),
+			files(imagetest.CharDevice("a/f", 1, 3))),
 		Entry("a lower layer's symlink replaced by a file, then a path through it", `extract "s/f"`,
 			files(dir("a"), symlink("s", "a")),
 			files(file("s", "a file now"), file("s/f", "through a file"))),
@@ -141,7 +186,7 @@ var _ = Describe("files written beside the applier", func() {
 		}
 	})
 
-	It("agrees on random stacks that apply without errors, with files large enough to be written while more are handed over", func() {
+	It("agrees on random stacks that apply without errors, with files large enough to stage while earlier ones are applied", func() {
 		compared := 0
 		for seed := range uint64(30) {
 			rng := rand.New(rand.NewPCG(seed, 11))
@@ -155,36 +200,29 @@ var _ = Describe("files written beside the applier", func() {
 		Expect(compared).To(BeNumerically(">=", 25), "most stacks apply, so their trees are compared")
 	})
 
-	DescribeTable("copies contents of every size from the layer's stream",
-		func(opts ...in.Option) {
-			rng := rand.New(rand.NewPCG(1, 2))
-			entries := files(dir("a"), dir("a/b"))
-			for i, size := range []int{0, 1, 511, 512, 513, 64 << 10, 1 << 20, 3<<20 + 7, 200 << 10, 5} {
-				content := make([]byte, size)
-				for k := range content {
-					content[k] = byte(rng.Uint32())
-				}
-				entries = append(entries, file(fmt.Sprintf("a/%s/f%02d", []string{"", "b"}[i%2], i), string(content)))
+	It("stages contents of every size, and names that need PAX headers", func() {
+		rng := rand.New(rand.NewPCG(1, 2))
+		entries := files(dir("a"), dir("a/b"))
+		for i, size := range []int{0, 1, 511, 512, 513, 64 << 10, 1 << 20, 3<<20 + 7, 200 << 10, 5} {
+			content := make([]byte, size)
+			for k := range content {
+				content[k] = byte(rng.Uint32())
 			}
-			// Names too long or too wide for a plain header come with PAX
-			// headers before their own: the content still starts right
-			// after the entry's header.
-			entries = append(entries, file("a/b/"+strings.Repeat("long-name-", 20), "after a PAX header"),
-				file("a/b/ünïcödé-"+strings.Repeat("é", 60), strings.Repeat("z", 70000)))
-			digest := pushStack([][]imagetest.Entry{entries})
-			inOrder, err := extract(digest, in.WithEntriesInOrder())
-			Expect(err).NotTo(HaveOccurred())
-			Expect(extract(digest, opts...)).To(Equal(inOrder))
-		},
-		Entry("in the kernel (copy_file_range)"),
-		Entry("through user space, where the kernel refuses", in.WithoutCopyRange()),
-	)
+			entries = append(entries, file(fmt.Sprintf("a/%s/f%02d", []string{"", "b"}[i%2], i), string(content)))
+		}
+		// Names too long or too wide for a plain header come with PAX
+		// headers before their own: the content still starts right
+		// after the entry's header.
+		entries = append(entries, file("a/b/"+strings.Repeat("long-name-", 20), "after a PAX header"),
+			file("a/b/ünïcödé-"+strings.Repeat("é", 60), strings.Repeat("z", 70000)))
+		Expect(agreeOn(pushStack([][]imagetest.Entry{entries}))).To(Succeed())
+	})
 
-	It("reports a file a writer failed to write as that file's, the first in layer order", func() {
+	It("reports a file a decoder failed to stage as that file's, the first in layer order", func() {
 		digest := pushStack([][]imagetest.Entry{files(dir("a"),
 			file("a/1", "1"), file("a/2", "2"), file("a/3", "3"), file("a/4", "4"), file("a/5", "5"))})
 		injected := errors.New("injected failure")
-		_, err := extract(digest, in.WithWriteFault(func(name string) error {
+		_, err := extract(digest, in.WithStageFault(func(name string) error {
 			if name == "a/2" || name == "a/4" {
 				return injected
 			}
@@ -303,3 +341,11 @@ func plausibleStack(rng *rand.Rand, n int) [][]imagetest.Entry {
 	}
 	return stack
 }
+
+func files(entries ...imagetest.Entry) []imagetest.Entry { return entries }
+
+var (
+	file    = imagetest.File
+	dir     = imagetest.Dir
+	symlink = imagetest.Symlink
+)
