@@ -37,8 +37,8 @@ type download struct {
 	// hash has seen the file's bytes so far, in order: a resumed download
 	// goes on hashing where the last attempt stopped.
 	hash hash.Hash
-	// spool is the layer's tar stream, rewound with the blob when the blob
-	// must be fetched again from its first byte.
+	// spool is the layer's decoded entries, rewound with the blob when
+	// the blob must be fetched again from its first byte.
 	spool *spool
 	// fromStart: the blob must be fetched again from its first byte in the
 	// next extraction (its bytes were bad and already applied).

@@ -8,8 +8,8 @@ import (
 )
 
 // growing is a file that one goroutine writes from start to end while
-// others read it as it grows: a layer's blob as it downloads, or its tar
-// stream as it is decompressed. Its outcome is known once it is finished.
+// others read it as it grows: a layer's blob as it downloads, or its spool
+// as it is decoded. Its outcome is known once it is finished.
 // Until a claiming reader (the applier) has read from it, its writer may
 // rewind it to write it again from the start; readers then see
 // errRewound.
@@ -103,23 +103,6 @@ func (g *growing) done() bool {
 	return g.finished && g.err == nil
 }
 
-// await blocks until the file holds n bytes. It fails with the writer's
-// error, or io.ErrUnexpectedEOF, if the file finished shorter.
-func (g *growing) await(n int64) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for g.size < n && !g.finished {
-		g.grew.Wait()
-	}
-	switch {
-	case g.size >= n:
-		return nil
-	case g.err != nil:
-		return g.err
-	}
-	return io.ErrUnexpectedEOF
-}
-
 // follower reads a growing file as it grows, and ends with the writer's
 // error if it fails, or errRewound if the writer starts again.
 type follower struct {
@@ -188,23 +171,6 @@ func (r *follower) Read(p []byte) (int, error) {
 		rerr = nil
 	}
 	return n, rerr
-}
-
-// Seek moves within what the file will hold, without waiting for it: a
-// tar reader skips the contents it is not asked for by seeking past them.
-func (r *follower) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += r.off
-	default:
-		return r.off, errors.New("seek from the end of a growing file")
-	}
-	if offset < 0 {
-		return r.off, errors.New("seek before the start of the file")
-	}
-	r.off = offset
-	return offset, nil
 }
 
 func (r *follower) Close() error { return r.f.Close() }
