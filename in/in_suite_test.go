@@ -208,11 +208,15 @@ func tree(dir string) []string {
 // destination, in process, with debug logging, and returns the rootfs, the
 // log and the error.
 func extractInProcess(repo, digest string, opts ...in.Option) (rootfs, log string, err error) {
+	return extractInto(GinkgoT().TempDir(), repo, digest, opts...)
+}
+
+// extractInto is extractInProcess into dest.
+func extractInto(dest, repo, digest string, opts ...in.Option) (rootfs, log string, err error) {
 	var buf bytes.Buffer
 	logger := logrus.New()
 	logger.SetOutput(&buf)
 	logger.SetLevel(logrus.DebugLevel)
-	dest := GinkgoT().TempDir()
 	req := resource.InRequest{Source: resource.Source{Repository: repo},
 		Version: resource.Version{Tag: "latest", Digest: digest}}
 	_, err = in.Run(context.Background(), req, dest, append(opts, in.WithLogger(logger))...)

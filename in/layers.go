@@ -36,8 +36,9 @@ type applier struct {
 	notes *xattrNotes
 }
 
-func newApplier(t *tree, o owner, notes *xattrNotes, log logrus.FieldLogger) *applier {
-	return &applier{t: t, owner: o, log: log, buf: make([]byte, 256<<10), dirs: map[string]dirAttrs{}, notes: notes}
+// newApplier makes an applier for a tree to come (extractAll opens it).
+func newApplier(o owner, notes *xattrNotes, log logrus.FieldLogger) *applier {
+	return &applier{owner: o, log: log, buf: make([]byte, 256<<10), dirs: map[string]dirAttrs{}, notes: notes}
 }
 
 // appliedType reports whether the applier writes entries of type t;

@@ -22,8 +22,8 @@ import (
 
 // Metadata as container runtimes apply it: mtimes to the nanosecond, owners,
 // xattrs from PAX records, and the layer's root entry on rootfs/ itself.
-// Each spec extracts in process both ways: every entry in order on one
-// goroutine, and with new files written beside the applier.
+// Each spec extracts in process both ways: strictly layer by layer, the
+// applier writing every file, and with files staged by the decoders.
 var _ = Describe("entry metadata", func() {
 	var repo string
 	BeforeEach(func() {
@@ -54,6 +54,26 @@ var _ = Describe("entry metadata", func() {
 		Entry("with files staged by the decoders", []in.Option(nil)),
 		Entry("with every file written by the applier, in order", []in.Option{in.WithoutStaging()}),
 	}
+
+	// A setgid directory passes its group to what is created in it: the
+	// rootfs and the staging directories must not, or every entry the
+	// layer gives this process's own group would keep dest's instead.
+	DescribeTable("gives entries the layer's group under a setgid destination",
+		func(opts []in.Option) {
+			digest := push(repo, "latest", image(layer(imagetest.Gzip,
+				dir("d"), file("d/f", "x"), file("top", "y"), imagetest.Symlink("l", "top"), file("p/q/f", "below parents the layer does not list"))))
+			dest := GinkgoT().TempDir()
+			Expect(os.Chown(dest, 0, 4242)).To(Succeed())
+			Expect(os.Chmod(dest, os.ModeSetgid|0o775)).To(Succeed())
+			rootfs, log, err := extractInto(dest, repo, digest, opts...)
+			Expect(err).NotTo(HaveOccurred(), log)
+			for _, p := range []string{"d", "d/f", "top", "l", "p", "p/q", "p/q/f"} {
+				_, st := lstat(filepath.Join(rootfs, p))
+				Expect(st.Gid).To(BeZero(), p)
+			}
+		},
+		both,
+	)
 
 	DescribeTable("sets mtimes to the nanosecond on files, directories, symlinks, fifos and hard links",
 		func(opts []in.Option) {

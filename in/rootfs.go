@@ -16,8 +16,8 @@ import (
 // rootfs/, then metadata.json and labels.json. Layers download
 // concurrently into files; decoders inflate each, as its file grows, and
 // stage its files beside it (stage.go), several layers at once; and the
-// layers are applied, in order, each as its decoder goes. A blob that does not match its digest
-// is fetched again on its own; if the applier had already read from it,
+// layers are applied, in order, each as its decoder goes. A blob that does
+// not match its digest is fetched again on its own; if the applier had already read from it,
 // the rootfs is extracted again from scratch, once, from the blobs already
 // verified (kept until every blob is) and that blob fetched again.
 func writeRootfs(ctx context.Context, img v1.Image, open blobOpener, dest string, o options) error {
@@ -30,13 +30,8 @@ func writeRootfs(ctx context.Context, img v1.Image, open blobOpener, dest string
 		return fmt.Errorf("list the image's layers: %w", err)
 	}
 	tmp := filepath.Join(dest, blobsDir)
-	if err := os.MkdirAll(tmp, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", tmp, err)
-	}
-	// Staged files take the group of their directory if it is setgid,
-	// as it is when dest's is: they must be owned as the tree's entries.
-	if err := os.Chmod(tmp, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", tmp, err)
+	if err := makeBlobsDir(tmp); err != nil {
+		return err
 	}
 	defer os.RemoveAll(tmp)
 
@@ -82,13 +77,26 @@ func writeRootfs(ctx context.Context, img v1.Image, open blobOpener, dest string
 	return writeFiles(dest, files)
 }
 
+// makeBlobsDir creates dir for the blobs, spools and staged files, owned
+// by this process alone and without the setgid bit that a setgid dest
+// would give it: staged files must be owned as the tree's entries are.
+func makeBlobsDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	return nil
+}
+
 // extractImage runs the three stages once (extraction number run) and
 // waits until none of them writes any more.
 func extractImage(ctx context.Context, downloads []*download, rootfs string, run int, o options) error {
-	notes := &xattrNotes{log: o.log, seen: map[string]bool{}}
+	own, notes := processOwner(), &xattrNotes{log: o.log, seen: map[string]bool{}}
 	var stage *stager
 	if !o.noStaging {
-		stage = &stager{owner: processOwner(), notes: notes, fault: o.stageFault}
+		stage = &stager{owner: own, notes: notes, fault: o.stageFault}
 	}
 	spools, err := newSpools(downloads, stage, run)
 	if err != nil {
@@ -99,7 +107,7 @@ func extractImage(ctx context.Context, downloads []*download, rootfs string, run
 	go fetchAll(fetchCtx, downloads, o.jobs, o.retry, o.log)
 	go decodeAll(fetchCtx, spools, gate, o.log)
 
-	err = extractAll(ctx, rootfs, spools, gate, notes, o)
+	err = extractAll(ctx, rootfs, spools, gate, newApplier(own, notes, o.log), o)
 	for _, s := range spools {
 		s.released.Store(true)
 	}
@@ -118,15 +126,15 @@ func extractImage(ctx context.Context, downloads []*download, rootfs string, run
 	return err
 }
 
-// extractAll applies the layers in order, each as its tar stream is
-// decompressed.
-func extractAll(ctx context.Context, dir string, spools []*spool, gate *progressGate, notes *xattrNotes, o options) error {
+// extractAll applies the layers in order with a, into dir, each as its
+// spool grows.
+func extractAll(ctx context.Context, dir string, spools []*spool, gate *progressGate, a *applier, o options) error {
 	t, err := openTree(dir)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	a := newApplier(t, processOwner(), notes, o.log)
+	a.t = t
 	for i, s := range spools {
 		if o.spoolsFirst {
 			for _, later := range spools[i:min(i+spoolsAhead, len(spools))] {

@@ -36,6 +36,12 @@ func openTree(dir string) (*tree, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
+	// Not setgid, as it would be in a setgid destination: it would give
+	// its group to every entry created in it and below, where the layers
+	// give them this process's.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
