@@ -1,11 +1,9 @@
 package in_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -359,47 +357,12 @@ func rawPipeline(b *testing.B, repo, digest, dir string) timedRun {
 		must(b, err)
 		zr, err := gzip.NewReader(rc)
 		must(b, err)
-		must(b, untar(zr, dir))
+		must(b, imagetest.Untar(zr, dir))
 		rc.Close()
 	}
 	wall := time.Since(t0)
 	must(b, syscall.Getrusage(syscall.RUSAGE_SELF, &after))
 	return timedRun{wall: wall, cpu: cpuOf(&after) - cpuOf(&before)}
-}
-
-func untar(r io.Reader, dir string) error {
-	tr := tar.NewReader(r)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		p := filepath.Join(dir, hdr.Name)
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
-			}
-			f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, hdr.FileInfo().Mode())
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(f, tr); err != nil {
-				f.Close()
-				return err
-			}
-			if err := f.Close(); err != nil {
-				return err
-			}
-		}
-	}
 }
 
 // inAndDistribution builds the in binary and starts the CNCF registry that

@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/klauspost/compress/gzip"
 	"github.com/onsi/gomega/gexec"
+
+	"github.com/refimage/refimage/internal/imagetest"
 )
 
 // layerOpener opens one layer's compressed bytes.
@@ -109,7 +111,7 @@ func inflateInto(open layerOpener, dir string) error {
 	if dir == "" {
 		_, err = io.Copy(io.Discard, zr)
 	} else {
-		err = untar(zr, dir)
+		err = imagetest.Untar(zr, dir)
 	}
 	if err != nil {
 		return err

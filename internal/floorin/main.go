@@ -8,15 +8,13 @@
 // DEST/rootfs as it arrives. It does nothing else a get does: no order
 // between layers, no whiteouts, no owners, modes or times, no retries, no
 // progress, no metadata files, and its blobs are left for the benchmark
-// to remove. It is never shipped, and trusts its layers' names: it only
-// ever reads the benchmark's generated image.
+// to remove. It is never shipped, and trusts its layers' names
+// (imagetest.Untar): it only ever reads the benchmark's generated image.
 package main
 
 import (
-	"archive/tar"
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -29,6 +27,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/refimage/refimage/internal/cli"
+	"github.com/refimage/refimage/internal/imagetest"
 	"github.com/refimage/refimage/resource"
 )
 
@@ -82,52 +81,12 @@ func extract(l v1.Layer, blob, rootfs string) error {
 	if err != nil {
 		return err
 	}
-	if err := untar(zr, rootfs); err != nil {
+	if err := imagetest.Untar(zr, rootfs); err != nil {
 		return err
 	}
 	// The digest is checked once the blob's last byte, past the gzip
 	// trailer, is read.
 	if _, err := io.Copy(io.Discard, r); err != nil {
-		return err
-	}
-	return f.Close()
-}
-
-// untar writes the directories and regular files of a layer into dir, as
-// they are named, creating missing parents.
-func untar(r io.Reader, dir string) error {
-	tr := tar.NewReader(r)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		p := filepath.Join(dir, hdr.Name)
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			err = os.MkdirAll(p, 0o755)
-		case tar.TypeReg:
-			err = writeFile(p, tr)
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", hdr.Name, err)
-		}
-	}
-}
-
-func writeFile(p string, r io.Reader) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
 		return err
 	}
 	return f.Close()
