@@ -62,46 +62,41 @@ type layer struct {
 	written map[string]struct{}
 }
 
-// applyRaw writes a layer from its raw tar stream r, every file's content
-// copied from the stream in order.
-func (a *applier) applyRaw(r io.Reader) error {
-	l := layer{applier: a, written: map[string]struct{}{}}
-	tr := tar.NewReader(r)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read the layer's tar stream: %w", err)
-		}
-		if err := l.entry(hdr, tr, ""); err != nil {
-			return fmt.Errorf("extract %q: %w", hdr.Name, err)
-		}
-	}
+// entries are a layer's entries in order: its raw tar stream, or the
+// records of its staged files (stage.go).
+type entries interface {
+	// next returns the next entry and where its content is: what
+	// content reads, or the file staged in the staging directory; io.EOF
+	// after the last entry.
+	next() (hdr *tar.Header, content io.Reader, staged string, err error)
 }
 
-// errStagingFailed: the decoder could not stage an entry; its spool's
-// error says which and why.
-var errStagingFailed = errors.New("the decoder failed to stage the entry")
+// tarEntries are the entries of a raw tar stream, every file's content
+// read from the stream.
+type tarEntries struct{ tr *tar.Reader }
 
-// applyStaged writes a layer from the records of its spool, renaming each
-// regular file from the staging directory.
-func (a *applier) applyStaged(rs *records, staging *os.File) error {
+func (t tarEntries) next() (*tar.Header, io.Reader, string, error) {
+	hdr, err := t.tr.Next()
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("read the layer's tar stream: %w", err)
+	}
+	return hdr, t.tr, "", err
+}
+
+// apply writes a layer's entries es, in order; staging is the directory
+// of its staged files (nil for a raw tar stream).
+func (a *applier) apply(es entries, staging *os.File) error {
 	l := layer{applier: a, staging: staging, written: map[string]struct{}{}}
 	for {
-		rec, err := rs.next()
+		hdr, r, staged, err := es.next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("read the layer's staged entries: %w", err)
+			return err
 		}
-		if rec.Failed {
-			return errStagingFailed
-		}
-		if err := l.entry(rec.Hdr, nil, rec.Staged); err != nil {
-			return fmt.Errorf("extract %q: %w", rec.Hdr.Name, err)
+		if err := l.entry(hdr, r, staged); err != nil {
+			return fmt.Errorf("extract %q: %w", hdr.Name, err)
 		}
 	}
 }
@@ -260,9 +255,16 @@ func (l *layer) writeFile(at *os.Root, base string, r io.Reader, attrs fileAttrs
 	if err != nil {
 		return err
 	}
+	return fillFile(f, r, l.buf, attrs)
+}
+
+// fillFile copies r into f, a file just created, through buf, gives it
+// attrs and closes it.
+func fillFile(f *os.File, r io.Reader, buf []byte, attrs fileAttrs) error {
 	// Hidden behind a plain Writer, f copies through buf: *os.File's own
 	// ReadFrom would copy a tar stream 32 KiB at a time.
-	if _, err = io.CopyBuffer(struct{ io.Writer }{f}, r, l.buf); err != nil {
+	_, err := io.CopyBuffer(struct{ io.Writer }{f}, r, buf)
+	if err != nil {
 		err = fmt.Errorf("write: %w", err)
 	} else {
 		err = attrs.set(f)

@@ -1,6 +1,7 @@
 package in
 
 import (
+	"archive/tar"
 	"context"
 	"errors"
 	"fmt"
@@ -181,14 +182,14 @@ func extract(ctx context.Context, a *applier, s *spool) error {
 	defer f.Close()
 	r := ctxReader{ctx, f}
 	if s.stage == nil {
-		return a.applyRaw(r)
+		return a.apply(tarEntries{tar.NewReader(r)}, nil)
 	}
 	staging, err := os.Open(s.stage.dir)
 	if err != nil {
 		return err
 	}
 	defer staging.Close()
-	return a.applyStaged(newRecords(r), staging)
+	return a.apply(newRecords(r), staging)
 }
 
 // releaseBlobs removes the blobs of the layers in done whose streams are

@@ -99,34 +99,34 @@ func (st *stager) stage(name string, hdr *tar.Header, r io.Reader) error {
 	if st.buf == nil {
 		st.buf = make([]byte, 256<<10)
 	}
-	// Hidden behind a plain Writer, f copies through buf: *os.File's own
-	// ReadFrom would copy a tar stream 32 KiB at a time.
-	if _, err = io.CopyBuffer(struct{ io.Writer }{f}, r, st.buf); err != nil {
-		err = fmt.Errorf("write: %w", err)
-	} else {
-		err = st.owner.fileAttrs(hdr, entryMode(hdr), st.notes).set(f)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return fillFile(f, r, st.buf, st.owner.fileAttrs(hdr, entryMode(hdr), st.notes))
 }
 
-// records reads a staged spool's entries in order.
+// errStagingFailed: the decoder could not stage an entry; its spool's
+// error says which and why.
+var errStagingFailed = errors.New("the decoder failed to stage the entry")
+
+// records are a staged spool's entries, in order.
 type records struct{ dec *gob.Decoder }
 
 func newRecords(r io.Reader) *records {
 	return &records{dec: gob.NewDecoder(bufio.NewReaderSize(r, 64<<10))}
 }
 
-// next returns the next record; io.EOF after the last.
-func (rs *records) next() (record, error) {
+func (rs *records) next() (*tar.Header, io.Reader, string, error) {
 	var rec record
 	err := rs.dec.Decode(&rec)
-	if err == nil && rec.Hdr == nil {
-		err = errors.New("a staged entry without its header")
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, nil, "", err
+	case err != nil:
+		return nil, nil, "", fmt.Errorf("read the layer's staged entries: %w", err)
+	case rec.Hdr == nil:
+		return nil, nil, "", errors.New("read the layer's staged entries: an entry without its header")
+	case rec.Failed:
+		return nil, nil, "", errStagingFailed
 	}
-	return rec, err
+	return rec.Hdr, nil, rec.Staged, nil
 }
 
 // entryMode is the part of hdr's mode an entry is given.
